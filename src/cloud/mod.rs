@@ -1,0 +1,2 @@
+//! Cloud layer: signing, authentication, transport, typed DCS/DDS/TaurusDB clients, error classes.
+pub mod signer;

@@ -1,0 +1,2 @@
+//! hwcloud-backup-operator: Kubernetes operator for Huawei Cloud / OTC database backups.
+pub mod cloud;
