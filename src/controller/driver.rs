@@ -1,0 +1,221 @@
+//! The shared reconcile: plan from status, do the cloud I/O, decide, write status, publish events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+
+use crate::cloud::error::Error as CloudError;
+use crate::controller::cleanup::cleanup;
+use crate::controller::context::{Context, FINALIZER};
+use crate::controller::decide::{self, Decision, Failure, Frame, Observation, Plan, Requeue, reason};
+use crate::controller::error::{Error, Result};
+use crate::controller::kube_io::{add_finalizer, apply_status, load_account, publish};
+use crate::controller::operation::{Operation, marker};
+use crate::controller::schedule::jitter;
+use crate::crd::{DeletionPolicy, OperationStatus, Phase};
+
+/// Reconciles one resource of kind `K` (the function handed to kube-runtime's Controller).
+pub async fn reconcile<K: Operation>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action> {
+    Ok(match reconcile_once(&*obj, &ctx).await? {
+        Some(wait) => Action::requeue(wait),
+        None => Action::await_change(),
+    })
+}
+
+/// One reconcile; returns when to come back (`None`: only on a change). Tests drive this directly.
+#[tracing::instrument(skip_all, fields(kind = K::KIND_LABEL, ns = obj.namespace(), name = %obj.name_any(), instance = obj.instance_id()))]
+pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Option<Duration>> {
+    let _timer = ctx.metrics.reconcile_timer(K::KIND_LABEL);
+    let ns = obj.namespace().ok_or(Error::MissingField("namespace"))?;
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
+    let owner = format!("{}/{}/{}", K::kind(&()), ns, obj.name_any());
+    if obj.meta().deletion_timestamp.is_some() {
+        ctx.locks.release(obj.instance_id(), &owner);
+        return cleanup(obj, ctx, &api).await;
+    }
+    if obj.deletion_policy() == DeletionPolicy::Delete && !obj.finalizers().iter().any(|f| f == FINALIZER) {
+        // Before any cloud object exists, so a delete can never orphan one.
+        add_finalizer(&api, obj).await?;
+    }
+    let status = obj.status().cloned().unwrap_or_default();
+    let frame = frame::<K>(obj, ctx);
+    let step = decide::plan(&status, K::has_ids(&status), frame.now, ctx.settings.adopt_window);
+    if step == Plan::Done {
+        ctx.locks.release(obj.instance_id(), &owner);
+        return Ok(None);
+    }
+    let (status, obs) = observe(obj, ctx, &api, &owner, status, step, &frame).await?;
+    let decision = decide::decide(&status, obs, &frame);
+    finish(obj, ctx, &api, &owner, &status, decision).await
+}
+
+fn frame<'a, K: Operation>(obj: &K, ctx: &Context) -> Frame<'a> {
+    let timeout = obj.effective_timeout().unwrap_or(K::DEFAULT_TIMEOUT);
+    Frame {
+        now: Timestamp::now(),
+        generation: obj.meta().generation,
+        timeout,
+        visibility_grace: ctx.settings.visibility_grace,
+        retry_after: ctx.settings.retry_after,
+        auth_backoff: ctx.settings.auth_backoff,
+        noun: K::NOUN,
+    }
+}
+
+/// Performs this reconcile's cloud I/O and says what it learned. May write the create marker.
+async fn observe<K: Operation>(
+    obj: &K,
+    ctx: &Context,
+    api: &Api<K>,
+    owner: &str,
+    status: OperationStatus,
+    step: Plan,
+    frame: &Frame<'_>,
+) -> Result<(OperationStatus, Observation)> {
+    if let Err(message) = obj.validate() {
+        let obs = Observation::Invalid { reason: reason::INVALID_SPEC, message };
+        return Ok((status, obs));
+    }
+    let secret = obj
+        .credentials_secret()
+        .unwrap_or(&ctx.settings.default_credentials_secret)
+        .to_string();
+    let ns = obj.namespace().unwrap_or_default();
+    let account = match load_account(ctx, &ns, &secret).await {
+        Ok(a) => a,
+        Err(Error::Credentials(message)) => {
+            let obs = Observation::Waiting { reason: reason::CREDENTIALS_ERROR, message };
+            return Ok((status, obs));
+        }
+        Err(e) => return Err(e),
+    };
+    let cloud = ctx.clouds.client(&account);
+    let uid = obj.uid().ok_or(Error::MissingField("uid"))?;
+    let marker = marker(&uid);
+    match step {
+        Plan::Done => return Err(Error::Internal("terminal resource reached the cloud step".into())),
+        Plan::Poll => {
+            ctx.locks.hold(obj.instance_id(), owner);
+            let obs = match obj.poll(ctx, &cloud, &status).await {
+                Ok(Some(view)) => Observation::Progress(view),
+                Ok(None) => Observation::NotVisible,
+                Err(e) if e.is_not_found() => Observation::NotVisible,
+                Err(e) => Observation::PollFailed(failure(&e)),
+            };
+            return Ok((status, obs));
+        }
+        Plan::Adopt { may_recreate } => match obj.find(ctx, &cloud, &marker).await {
+            Ok(found) if !found.is_empty() => {
+                ctx.locks.hold(obj.instance_id(), owner);
+                let mut found = found.into_iter();
+                let first = found.next().ok_or_else(|| Error::Internal("empty match".into()))?;
+                let duplicates = found.filter_map(|f| f.ids.backup_id.or(f.ids.restore_id)).collect();
+                let obs = Observation::Adopted { ids: first.ids, view: first.view, duplicates };
+                return Ok((status, obs));
+            }
+            Ok(_) if may_recreate => {}
+            Ok(_) => {
+                let message = "confirming that an interrupted create did not reach the cloud".to_string();
+                return Ok((status, Observation::Waiting { reason: reason::CREATING, message }));
+            }
+            Err(e) => return Ok((status, Observation::LookupFailed(failure(&e)))),
+        },
+        Plan::Create => {}
+    }
+    let prepared = match obj.precheck(ctx, &cloud).await? {
+        Ok(prepared) => prepared,
+        Err(obs) => return Ok((status, obs)),
+    };
+    if let Err(holder) = ctx.locks.try_claim(obj.instance_id(), owner) {
+        let message = format!("waiting for {holder} to finish on instance {}", obj.instance_id());
+        return Ok((status, Observation::Waiting { reason: reason::INSTANCE_BUSY, message }));
+    }
+    // Persist the marker BEFORE the cloud call: after a crash the next reconcile looks the object up.
+    let pending = decide::mark_create_pending(&status, frame);
+    apply_status(api, obj, &pending).await?;
+    let obs = match obj.create(ctx, &cloud, &marker, &prepared).await? {
+        Ok(ids) => Observation::Created(ids),
+        Err(e) if is_definite(&e) => {
+            ctx.locks.release(obj.instance_id(), owner);
+            Observation::CreateRejected(failure(&e))
+        }
+        Err(e) => Observation::CreateIndeterminate(failure(&e)),
+    };
+    Ok((pending, obs))
+}
+
+/// Whether a failed create certainly created nothing (the cloud answered with a refusal).
+fn is_definite(e: &CloudError) -> bool {
+    match e {
+        CloudError::Api { status, .. } => *status < 500,
+        CloudError::Auth(_) | CloudError::Config(_) => true,
+        CloudError::Network { .. } | CloudError::Timeout { .. } | CloudError::Decode { .. } => false,
+    }
+}
+
+fn failure(e: &CloudError) -> Failure {
+    Failure { class: e.class(), message: e.to_string() }
+}
+
+/// Writes the decision, publishes its event, updates claims/schedule/metrics, and picks the requeue.
+async fn finish<K: Operation>(
+    obj: &K,
+    ctx: &Context,
+    api: &Api<K>,
+    owner: &str,
+    before: &OperationStatus,
+    d: Decision,
+) -> Result<Option<Duration>> {
+    if d.status != *before {
+        apply_status(api, obj, &d.status).await?;
+    }
+    if let Some(note) = &d.event {
+        publish(ctx, obj, note, "Reconcile").await;
+    }
+    let terminal = d.status.is_terminal();
+    if terminal {
+        ctx.locks.release(obj.instance_id(), owner);
+        ctx.metrics.phase_changed(K::KIND_LABEL);
+    }
+    if d.status.phase == Some(Phase::Succeeded) {
+        if let (Some(s), Some(c)) = (&d.status.started_at, &d.status.completed_at) {
+            let took: Duration = c.0.duration_since(s.0).try_into().unwrap_or_default();
+            ctx.scheduler.record(K::KIND_LABEL, obj.instance_id(), took);
+            ctx.metrics.backup_succeeded(K::KIND_LABEL, c.0.as_second());
+        }
+    }
+    tracing::debug!(phase = ?d.status.phase, requeue = ?d.requeue, "reconciled");
+    Ok(match d.requeue {
+        Requeue::Never => None,
+        Requeue::After(wait) => Some(jitter(wait)),
+        Requeue::Poll { deadline_in } => {
+            let elapsed = d
+                .status
+                .started_at
+                .as_ref()
+                .and_then(|s| Timestamp::now().duration_since(s.0).try_into().ok())
+                .unwrap_or_default();
+            let mut wait = ctx.scheduler.next_poll(K::KIND_LABEL, obj.instance_id(), elapsed, d.status.progress);
+            // Land the last poll on the deadline so a timeout is decided on a fresh answer.
+            if let Some(left) = deadline_in {
+                wait = wait.min(left + ctx.settings.poll.margin);
+            }
+            Some(jitter(wait))
+        }
+    })
+}
+
+/// Error policy of every controller: count, log, and retry with jitter (conflicts quickly).
+pub fn error_policy<K: Operation>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.reconcile_error(K::KIND_LABEL, err.reason());
+    tracing::warn!(kind = K::KIND_LABEL, name = %obj.name_any(), reason = err.reason(), error = %err, "reconcile failed");
+    let wait = match err {
+        Error::Kube(kube::Error::Api(s)) if s.code == 409 => Duration::from_secs(1),
+        _ => ctx.settings.retry_after,
+    };
+    Action::requeue(jitter(wait))
+}

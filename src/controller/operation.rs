@@ -1,0 +1,64 @@
+//! What differs between the four kinds: how to create, find, poll and delete their cloud objects.
+
+use std::future::Future;
+
+use crate::cloud::client::CloudClient;
+use crate::cloud::error::Error as CloudError;
+use crate::cloud::types::OpView;
+use crate::controller::context::Context;
+use crate::controller::decide::{Observation, OpIds};
+use crate::controller::error::Result;
+use crate::crd::{BackupResource, OperationStatus};
+
+/// What [`Operation::precheck`] resolved for the create: the backup id a restore restores.
+pub type Prepared = Option<String>;
+
+/// A cloud object found by the marker a create put into it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub ids: OpIds,
+    pub view: Option<OpView>,
+}
+
+/// One kind's cloud operations. The shared driver calls these; everything else is common.
+pub trait Operation: BackupResource {
+    /// `Backup` or `Restore`: event reasons are `<NOUN>Started`, `<NOUN>Succeeded`, ...
+    const NOUN: &'static str;
+
+    /// Whether the status holds the ids that polling needs (so no create may happen again).
+    fn has_ids(status: &OperationStatus) -> bool;
+
+    /// Checks before a create that may hold the resource back or fail it (`Err(observation)`), and
+    /// resolves what the create needs from elsewhere (a restore's backup id).
+    fn precheck(&self, _ctx: &Context, _cloud: &CloudClient) -> impl Future<Output = Result<Result<Prepared, Observation>>> + Send {
+        async { Ok(Ok(None)) }
+    }
+
+    /// Starts the cloud operation, putting `marker` into the object (remark, description or name).
+    fn create(&self, ctx: &Context, cloud: &CloudClient, marker: &str, prepared: &Prepared) -> impl Future<Output = Result<Result<OpIds, CloudError>>> + Send;
+
+    /// Finds objects carrying `marker` (after a crash between create and status write), oldest first.
+    fn find(&self, ctx: &Context, cloud: &CloudClient, marker: &str) -> impl Future<Output = Result<Vec<Found>, CloudError>> + Send;
+
+    /// Observes the running operation; `None` when the cloud does not list it (yet).
+    fn poll(&self, ctx: &Context, cloud: &CloudClient, status: &OperationStatus) -> impl Future<Output = Result<Option<OpView>, CloudError>> + Send;
+
+    /// Deletes the cloud object named by `ids` (deletionPolicy Delete); not found counts as deleted by the caller.
+    fn delete(&self, _ctx: &Context, _cloud: &CloudClient, _ids: &OpIds) -> impl Future<Output = Result<(), CloudError>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// The marker that ties a cloud object to its resource: derived from the UID, which is unique and
+/// survives operator restarts (but not a delete-and-recreate, which is a new resource anyway).
+pub fn marker(uid: &str) -> String {
+    format!("k8s:{}", uid.replace('-', ""))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn marker_is_compact_and_stable() {
+        assert_eq!(super::marker("0d9c5f3e-1111-4a2b-9c3d-2e4f5a6b7c8d"), "k8s:0d9c5f3e11114a2b9c3d2e4f5a6b7c8d");
+    }
+}

@@ -1,0 +1,105 @@
+//! Starts one kube-runtime Controller per kind (and per watched namespace) over the shared context.
+
+use std::sync::Arc;
+
+use futures::future::{BoxFuture, join_all};
+use futures::{FutureExt, StreamExt};
+use kube::api::Api;
+use kube::core::DeserializeGuard;
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher;
+use kube::ResourceExt;
+
+use crate::controller::context::Context;
+use crate::controller::driver::{error_policy, reconcile};
+use crate::controller::error::Error;
+use crate::controller::operation::Operation;
+use crate::crd::{DcsBackup, DcsRestore, DdsBackup, TaurusDbBackup};
+
+/// What to watch and how hard to work.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Namespaces to watch; empty means all.
+    pub namespaces: Vec<String>,
+    /// Reconciles running at once per controller.
+    pub concurrency: u16,
+}
+
+/// A future that completes when the controllers should stop (signal, or leadership lost).
+pub type Shutdown = futures::future::Shared<BoxFuture<'static, ()>>;
+
+/// Runs every controller until `shutdown`; `on_synced` fires once all caches are filled.
+pub async fn run(ctx: Arc<Context>, opts: RunOptions, shutdown: Shutdown, on_synced: impl FnOnce() + Send) {
+    let mut runs: Vec<BoxFuture<'static, ()>> = Vec::new();
+    let mut stores: Vec<BoxFuture<'static, ()>> = Vec::new();
+    add::<DcsBackup>(&ctx, &opts, &shutdown, &mut runs, &mut stores);
+    add::<DcsRestore>(&ctx, &opts, &shutdown, &mut runs, &mut stores);
+    add::<DdsBackup>(&ctx, &opts, &shutdown, &mut runs, &mut stores);
+    add::<TaurusDbBackup>(&ctx, &opts, &shutdown, &mut runs, &mut stores);
+    let synced = async move {
+        join_all(stores).await;
+        on_synced();
+    };
+    futures::join!(join_all(runs), synced);
+}
+
+fn apis<K: Operation>(ctx: &Context, opts: &RunOptions) -> Vec<Api<DeserializeGuard<K>>> {
+    if opts.namespaces.is_empty() {
+        vec![Api::all(ctx.client.clone())]
+    } else {
+        opts.namespaces.iter().map(|ns| Api::namespaced(ctx.client.clone(), ns)).collect()
+    }
+}
+
+fn add<K: Operation>(
+    ctx: &Arc<Context>,
+    opts: &RunOptions,
+    shutdown: &Shutdown,
+    runs: &mut Vec<BoxFuture<'static, ()>>,
+    stores: &mut Vec<BoxFuture<'static, ()>>,
+) {
+    for api in apis::<K>(ctx, opts) {
+        let ctrl = Controller::new(api, watcher::Config::default().any_semantic())
+            .with_config(controller::Config::default().concurrency(opts.concurrency))
+            .graceful_shutdown_on(shutdown.clone());
+        let store: Store<DeserializeGuard<K>> = ctrl.store();
+        stores.push(async move { store.wait_until_ready().await.unwrap_or(()) }.boxed());
+        let ctx = ctx.clone();
+        runs.push(
+            ctrl.run(guarded_reconcile::<K>, guarded_error_policy::<K>, ctx)
+                .for_each(|res| async move {
+                    match res {
+                        Ok((obj, _)) => tracing::trace!(kind = K::KIND_LABEL, name = %obj.name, "reconciled"),
+                        Err(e) => tracing::debug!(kind = K::KIND_LABEL, error = %e, "controller event"),
+                    }
+                })
+                .boxed(),
+        );
+    }
+}
+
+/// An object that does not deserialise (e.g. written past the schema) is reported, never retried in a loop.
+async fn guarded_reconcile<K: Operation>(obj: Arc<DeserializeGuard<K>>, ctx: Arc<Context>) -> Result<Action, Error> {
+    match &obj.0 {
+        Ok(k) => reconcile(Arc::new(k.clone()), ctx).await,
+        Err(invalid) => {
+            ctx.metrics.reconcile_error(K::KIND_LABEL, "InvalidObject");
+            tracing::warn!(
+                kind = K::KIND_LABEL,
+                ns = invalid.metadata.namespace.as_deref().unwrap_or_default(),
+                name = invalid.metadata.name.as_deref().unwrap_or_default(),
+                error = %invalid.error,
+                "object does not match the schema; fix or delete it"
+            );
+            Ok(Action::await_change())
+        }
+    }
+}
+
+fn guarded_error_policy<K: Operation>(obj: Arc<DeserializeGuard<K>>, err: &Error, ctx: Arc<Context>) -> Action {
+    match &obj.0 {
+        Ok(k) => error_policy(Arc::new(k.clone()), err, ctx),
+        Err(_) => Action::await_change(),
+    }
+}

@@ -1,0 +1,196 @@
+//! A small in-memory Kubernetes API server for tests and benchmarks: enough of the API for the
+//! operator's calls (GET objects and Secrets, server-side-apply status, merge-patch finalizers with
+//! resourceVersion preconditions, events), with a request log to assert on.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use kube::client::Body;
+use serde_json::{Value, json};
+
+/// One request the operator made.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: Method,
+    pub path: String,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct State {
+    objects: BTreeMap<String, Value>,
+    calls: Vec<Call>,
+    events: Vec<Value>,
+    next_rv: u64,
+    /// Fail the next N status writes with 500 (crash-window tests).
+    fail_status_writes: usize,
+}
+
+/// Handle shared by the test and the fake server.
+#[derive(Clone, Default)]
+pub struct FakeApi {
+    state: Arc<Mutex<State>>,
+}
+
+/// Path of a namespaced custom object.
+pub fn object_path(api_version: &str, plural: &str, ns: &str, name: &str) -> String {
+    format!("/apis/{api_version}/namespaces/{ns}/{plural}/{name}")
+}
+
+impl FakeApi {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A kube Client whose every request this fake answers.
+    pub fn client(&self) -> kube::Client {
+        let me = self.clone();
+        let svc = tower::service_fn(move |req: Request<Body>| {
+            let me = me.clone();
+            async move { Ok::<_, Infallible>(me.handle(req).await) }
+        });
+        kube::Client::new(svc, "default")
+    }
+
+    /// Stores an object at `path` (metadata.resourceVersion and uid are filled in).
+    pub fn put(&self, path: &str, mut obj: Value) {
+        let mut s = self.state.lock().unwrap();
+        s.next_rv += 1;
+        obj["metadata"]["resourceVersion"] = json!(s.next_rv.to_string());
+        if obj["metadata"]["uid"].is_null() {
+            obj["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
+        }
+        if obj["metadata"]["generation"].is_null() {
+            obj["metadata"]["generation"] = json!(1);
+        }
+        s.objects.insert(path.to_string(), obj);
+    }
+
+    pub fn get(&self, path: &str) -> Option<Value> {
+        self.state.lock().unwrap().objects.get(path).cloned()
+    }
+
+    /// Marks an object deleted: it stays while finalizers remain, as in Kubernetes.
+    pub fn delete(&self, path: &str) {
+        let mut s = self.state.lock().unwrap();
+        let gone = match s.objects.get_mut(path) {
+            Some(o) => {
+                o["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+                o["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty())
+            }
+            None => false,
+        };
+        if gone {
+            s.objects.remove(path);
+        }
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    pub fn events(&self) -> Vec<Value> {
+        self.state.lock().unwrap().events.clone()
+    }
+
+    /// Event reasons, in order.
+    pub fn event_reasons(&self) -> Vec<String> {
+        self.events().iter().map(|e| e["reason"].as_str().unwrap_or_default().to_string()).collect()
+    }
+
+    pub fn fail_next_status_writes(&self, n: usize) {
+        self.state.lock().unwrap().fail_status_writes = n;
+    }
+
+    async fn handle(&self, req: Request<Body>) -> Response<Full<Bytes>> {
+        let (parts, body) = req.into_parts();
+        let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let path = parts.uri.path().to_string();
+        let mut s = self.state.lock().unwrap();
+        s.calls.push(Call { method: parts.method.clone(), path: path.clone(), body: body.clone() });
+        match parts.method {
+            Method::GET => match s.objects.get(&path) {
+                Some(o) => reply(StatusCode::OK, o),
+                None => not_found(&path),
+            },
+            Method::POST if path.ends_with("/events") => {
+                let mut ev = body.clone();
+                ev["metadata"]["resourceVersion"] = json!("1");
+                s.events.push(ev.clone());
+                reply(StatusCode::CREATED, &ev)
+            }
+            Method::PATCH if path.contains("/events/") => reply(StatusCode::OK, &body),
+            Method::PATCH if path.ends_with("/status") => {
+                if s.fail_status_writes > 0 {
+                    s.fail_status_writes -= 1;
+                    return status_error(StatusCode::INTERNAL_SERVER_ERROR, "injected failure");
+                }
+                let obj_path = path.trim_end_matches("/status").to_string();
+                s.next_rv += 1;
+                let rv = s.next_rv.to_string();
+                match s.objects.get_mut(&obj_path) {
+                    Some(o) => {
+                        // One field manager sending its whole status: apply replaces it.
+                        o["status"] = body["status"].clone();
+                        o["metadata"]["resourceVersion"] = json!(rv);
+                        reply(StatusCode::OK, o)
+                    }
+                    None => not_found(&obj_path),
+                }
+            }
+            Method::PATCH => {
+                s.next_rv += 1;
+                let rv = s.next_rv.to_string();
+                let Some(o) = s.objects.get_mut(&path) else {
+                    return not_found(&path);
+                };
+                let want = body["metadata"]["resourceVersion"].as_str();
+                if want.is_some_and(|w| Some(w) != o["metadata"]["resourceVersion"].as_str()) {
+                    return status_error(StatusCode::CONFLICT, "the object has been modified");
+                }
+                if let Some(f) = body["metadata"].get("finalizers") {
+                    o["metadata"]["finalizers"] = f.clone();
+                }
+                o["metadata"]["resourceVersion"] = json!(rv);
+                let out = o.clone();
+                let deleted = !out["metadata"]["deletionTimestamp"].is_null()
+                    && out["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty());
+                if deleted {
+                    s.objects.remove(&path);
+                }
+                reply(StatusCode::OK, &out)
+            }
+            _ => status_error(StatusCode::METHOD_NOT_ALLOWED, "not supported by the fake"),
+        }
+    }
+}
+
+fn reply(code: StatusCode, v: &Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(v.to_string())))
+        .unwrap()
+}
+
+fn status_error(code: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    let reason = match code.as_u16() {
+        404 => "NotFound",
+        409 => "Conflict",
+        _ => "InternalError",
+    };
+    reply(
+        code,
+        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": reason, "code": code.as_u16()}),
+    )
+}
+
+fn not_found(path: &str) -> Response<Full<Bytes>> {
+    status_error(StatusCode::NOT_FOUND, &format!("{path} not found"))
+}
