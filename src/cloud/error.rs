@@ -235,7 +235,9 @@ pub fn classify(status: u16, code: &str) -> ErrorClass {
     } else {
         match status {
             429 => ErrorClass::Throttled,
-            401 | 403 if code.starts_with("APIG") || code.is_empty() => ErrorClass::Auth,
+            // A 401 always means the credentials (IAM answers with numeric codes such as 401).
+            401 => ErrorClass::Auth,
+            403 if code.starts_with("APIG") || code.is_empty() => ErrorClass::Auth,
             404 => ErrorClass::NotFound,
             // An undocumented 409 is still a conflict with another operation.
             409 => ErrorClass::Busy,
@@ -394,6 +396,10 @@ mod tests {
         assert_eq!(classify(503, "SYS.0001"), ErrorClass::Retryable);
         assert_eq!(classify(404, ""), ErrorClass::NotFound);
         assert_eq!(classify(401, ""), ErrorClass::Auth);
+        assert_eq!(classify(401, "401"), ErrorClass::Auth);
+        assert_eq!(classify(403, ""), ErrorClass::Auth);
+        assert_eq!(classify(403, "DBS.200019"), ErrorClass::Busy);
+        assert_eq!(classify(403, "IAM.0002"), ErrorClass::Terminal);
         assert_eq!(classify(409, "X.1"), ErrorClass::Busy);
         assert_eq!(classify(400, "DCS.9999"), ErrorClass::Terminal);
     }

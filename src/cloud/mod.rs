@@ -1,5 +1,19 @@
 //! Cloud layer: signing, authentication, transport, typed DCS/DDS/TaurusDB clients, error classes.
 pub mod account;
+mod auth;
+pub mod client;
+mod db_api;
+pub mod dcs;
+mod dcs_records;
+pub mod dds;
+pub mod endpoints;
 pub mod error;
+pub mod job;
+mod project;
+mod retry;
 pub mod signer;
+pub mod taurus;
+mod token;
+pub mod transport;
 pub mod types;
+mod wire;

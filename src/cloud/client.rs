@@ -1,0 +1,218 @@
+//! One `CloudClient` per distinct account: it owns the account's token cache, project id and rate
+//! limiter, and authenticates every call it sends.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use url::Url;
+
+use super::account::{Account, Credentials};
+use super::auth::AkSkSigner;
+use super::dcs::Dcs;
+use super::dds::Dds;
+use super::endpoints::{Service, base_url, join};
+use super::error::Error;
+use super::project::lookup_project_id;
+use super::taurus::Taurus;
+use super::token::{IamToken, PasswordLogin, Scope, TokenCache, request_token};
+use super::transport::{
+    CallObserver, Credential, Limiter, Reply, Request, Transport, TransportConfig, limiter,
+};
+
+/// Above this many cached accounts, clients no caller holds any more are dropped.
+const CACHE_SOFT_LIMIT: usize = 64;
+
+/// The cache of per-account clients, sharing one HTTP transport.
+pub struct CloudClients {
+    transport: Arc<Transport>,
+    clients: Mutex<HashMap<Account, Arc<CloudClient>>>,
+}
+
+impl fmt::Debug for CloudClients {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloudClients")
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CloudClients {
+    pub fn new(cfg: TransportConfig, observer: Option<Arc<dyn CallObserver>>) -> Self {
+        Self {
+            transport: Arc::new(Transport::new(cfg, observer)),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The client of `account`, created on first use. A changed Secret is a different account,
+    /// so rotated credentials get a fresh token cache and project lookup.
+    pub fn client(&self, account: &Account) -> Arc<CloudClient> {
+        let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(client) = clients.get(account) {
+            return client.clone();
+        }
+        if clients.len() >= CACHE_SOFT_LIMIT {
+            clients.retain(|_, c| Arc::strong_count(c) > 1);
+        }
+        let client = Arc::new(CloudClient::new(account.clone(), self.transport.clone()));
+        clients.insert(account.clone(), client.clone());
+        client
+    }
+}
+
+/// Authenticated access to the services of one account.
+pub struct CloudClient {
+    account: Account,
+    transport: Arc<Transport>,
+    limiter: Option<Limiter>,
+    tokens: TokenCache,
+    project_id: tokio::sync::OnceCell<String>,
+}
+
+impl fmt::Debug for CloudClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Account's Debug redacts the credentials.
+        f.debug_struct("CloudClient")
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CloudClient {
+    fn new(account: Account, transport: Arc<Transport>) -> Self {
+        Self {
+            limiter: limiter(transport.config()),
+            account,
+            transport,
+            tokens: TokenCache::default(),
+            project_id: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+
+    pub fn dcs(&self) -> Dcs<'_> {
+        Dcs::new(self)
+    }
+
+    pub fn dds(&self) -> Dds<'_> {
+        Dds::new(self)
+    }
+
+    pub fn taurus(&self) -> Taurus<'_> {
+        Taurus::new(self)
+    }
+
+    /// The account's project id: as configured, else from IAM (token body or project lookup by
+    /// region name), looked up once and cached.
+    pub async fn project_id(&self) -> Result<String, Error> {
+        if let Some(pid) = &self.account.project_id {
+            return Ok(pid.clone());
+        }
+        self.project_id
+            .get_or_try_init(|| async {
+                match &self.account.credentials {
+                    Credentials::AkSk {
+                        access_key,
+                        secret_key,
+                        security_token,
+                    } => {
+                        let signer = AkSkSigner {
+                            access_key,
+                            secret_key,
+                            security_token: security_token.as_deref(),
+                            project_id: None,
+                        };
+                        let iam = base_url(&self.account, Service::Iam)?;
+                        lookup_project_id(
+                            &self.transport,
+                            self.limiter.as_ref(),
+                            &iam,
+                            signer,
+                            &self.account.region,
+                        )
+                        .await
+                    }
+                    Credentials::Password { .. } => {
+                        self.token().await?.project_id.clone().ok_or_else(|| {
+                            super::wire::missing("iam", "create_token", "token.project.id")
+                        })
+                    }
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    /// The full URL of `segments` under the base URL of `service`.
+    pub(crate) fn url(&self, service: Service, segments: &[&str]) -> Result<Url, Error> {
+        join(&base_url(&self.account, service)?, segments)
+    }
+
+    /// Sends a service call authenticated as this account.
+    pub(crate) async fn send<T>(
+        &self,
+        req: Request,
+        decode: impl Fn(&Reply) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let limiter = self.limiter.as_ref();
+        match &self.account.credentials {
+            Credentials::AkSk {
+                access_key,
+                secret_key,
+                security_token,
+            } => {
+                let pid = self.project_id().await?;
+                let signer = AkSkSigner {
+                    access_key,
+                    secret_key,
+                    security_token: security_token.as_deref(),
+                    project_id: Some(&pid),
+                };
+                self.transport
+                    .send(limiter, &req, &Credential::Signed(signer), decode)
+                    .await
+            }
+            Credentials::Password { .. } => {
+                let token = self.token().await?;
+                let result = self
+                    .transport
+                    .send(limiter, &req, &Credential::Token(token.value()), decode)
+                    .await;
+                if matches!(result, Err(Error::Api { status: 401, .. })) {
+                    self.tokens.invalidate(&token).await;
+                }
+                result
+            }
+        }
+    }
+
+    /// The cached IAM token, logging in when there is none or it is due for refresh.
+    async fn token(&self) -> Result<Arc<IamToken>, Error> {
+        let Credentials::Password {
+            username,
+            password,
+            domain_name,
+        } = &self.account.credentials
+        else {
+            return Err(Error::Config("account has no IAM password".into()));
+        };
+        let scope = match &self.account.project_id {
+            Some(id) => Scope::ProjectId(id),
+            None => Scope::ProjectName(&self.account.region),
+        };
+        let login = PasswordLogin {
+            username,
+            password,
+            domain_name,
+            scope,
+        };
+        let iam = base_url(&self.account, Service::Iam)?;
+        self.tokens
+            .get(|| request_token(&self.transport, self.limiter.as_ref(), &iam, &login))
+            .await
+    }
+}

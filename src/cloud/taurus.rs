@@ -1,0 +1,66 @@
+//! TaurusDB (formerly GaussDB for MySQL) manual backups: create, follow the job, list, delete.
+
+use http::Method;
+use serde_json::json;
+
+use super::client::CloudClient;
+use super::db_api::DbApi;
+use super::endpoints::Service;
+use super::error::Error;
+use super::job::{CreatedBackup, DbBackup, Job, parse_created};
+use super::transport::Request;
+use super::wire::MB;
+
+/// TaurusDB calls of one account.
+pub struct Taurus<'a> {
+    api: DbApi<'a>,
+}
+
+impl<'a> Taurus<'a> {
+    pub(crate) fn new(client: &'a CloudClient) -> Self {
+        Self {
+            api: DbApi {
+                client,
+                service: Service::Taurus,
+                unit_bytes: MB,
+            },
+        }
+    }
+
+    /// `POST /v3/{pid}/backups/create` (answers 201).
+    pub async fn create_backup(
+        &self,
+        instance_id: &str,
+        name: &str,
+        description: &str,
+    ) -> Result<CreatedBackup, Error> {
+        const OP: &str = "create_backup";
+        let body = json!({ "instance_id": instance_id, "name": name, "description": description });
+        let url = self.api.url(&["backups", "create"]).await?;
+        let req = Request::new("taurus", OP, Method::POST, url).json(&body);
+        self.api
+            .client
+            .send(req, |reply| parse_created("taurus", OP, &reply.body))
+            .await
+    }
+
+    /// The job (`process` is its progress; `Pending` counts as in progress); an unknown job is
+    /// an error of class `NotFound`.
+    pub async fn get_job(&self, job_id: &str) -> Result<Job, Error> {
+        self.api.get_job(job_id).await
+    }
+
+    /// Every backup of the instance, all pages, sizes in bytes.
+    pub async fn list_backups(&self, instance_id: &str) -> Result<Vec<DbBackup>, Error> {
+        self.api.list_backups(instance_id).await
+    }
+
+    pub async fn get_backup(&self, backup_id: &str) -> Result<Option<DbBackup>, Error> {
+        self.api.get_backup(backup_id).await
+    }
+
+    /// Deletes a backup (synchronous on TaurusDB); a missing backup is class `NotFound`.
+    pub async fn delete_backup(&self, backup_id: &str) -> Result<(), Error> {
+        self.api.delete_backup(backup_id).await
+    }
+}

@@ -1,0 +1,183 @@
+//! Lenient reading of cloud response bodies: documented quirks (`{}` for a string, numbers as
+//! strings, missing fields) are tolerated; a body of the wrong shape becomes `Error::Decode`.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::error::Error;
+use super::types::{parse_progress, to_bytes};
+
+/// Bytes per size unit: DCS reports bytes, DDS kilobytes, TaurusDB megabytes.
+pub(crate) const BYTE: i64 = 1;
+pub(crate) const KB: i64 = 1024;
+pub(crate) const MB: i64 = 1024 * 1024;
+
+/// A field of any JSON type; read with [`Loose::text`] or [`Loose::number`].
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Loose(Option<Value>);
+
+impl Loose {
+    /// Strings (non-empty), numbers and booleans as text; `{}`, `[]`, `null` and `""` as absent.
+    pub(crate) fn text(&self) -> Option<String> {
+        match self.0.as_ref()? {
+            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Numbers, or strings holding one (`"1024"`, `" 9% "`).
+    pub(crate) fn number(&self) -> Option<f64> {
+        match self.0.as_ref()? {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().trim_end_matches('%').trim().parse().ok(),
+            _ => None,
+        }
+        .filter(|n: &f64| n.is_finite())
+    }
+
+    /// A percentage in 0..=100 (`"100.00"`, `"9%"`, `45`).
+    pub(crate) fn progress(&self) -> Option<f64> {
+        match self.0.as_ref()? {
+            Value::String(s) => parse_progress(s),
+            _ => self.number().filter(|p| (0.0..=100.0).contains(p)),
+        }
+    }
+
+    /// A non-negative whole number such as a list's total (`3`, `"3"`).
+    pub(crate) fn count(&self) -> Option<usize> {
+        self.number()
+            .filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n < u32::MAX as f64)
+            .map(|n| n as usize)
+    }
+
+    /// A size in `unit_bytes` units, normalised to bytes.
+    pub(crate) fn size_bytes(&self, unit_bytes: i64) -> Option<i64> {
+        to_bytes(self.number()?, unit_bytes)
+    }
+}
+
+/// One page of a list: the records read, how many raw entries it had, and the total if given.
+#[derive(Debug)]
+pub(crate) struct Page<T> {
+    pub records: Vec<T>,
+    pub raw_len: usize,
+    pub total: Option<usize>,
+}
+
+impl<T> Page<T> {
+    /// What a 204 or empty list body means.
+    pub(crate) fn empty() -> Self {
+        Self {
+            records: Vec::new(),
+            raw_len: 0,
+            total: Some(0),
+        }
+    }
+
+    /// Whether paging with `page_size` is complete after `seen` raw entries including this page.
+    pub(crate) fn is_last(&self, seen: usize, page_size: usize) -> bool {
+        self.raw_len == 0
+            || match self.total {
+                Some(total) => seen >= total,
+                None => self.raw_len < page_size,
+            }
+    }
+}
+
+/// Parses a success body into `T`; any mismatch is `Error::Decode` naming the call.
+pub(crate) fn decode<T: DeserializeOwned>(
+    service: &'static str,
+    operation: &'static str,
+    body: &[u8],
+) -> Result<T, Error> {
+    // Every documented body is an object; serde would also build a struct from an array.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Error::Decode {
+            service,
+            operation,
+            message: "body is not a JSON object".into(),
+        });
+    }
+    serde_json::from_slice(body).map_err(|e| Error::Decode {
+        service,
+        operation,
+        message: format!("body does not match the documented shape: {e}"),
+    })
+}
+
+/// The `Error::Decode` for a body that parsed but lacks a field the caller cannot do without.
+pub(crate) fn missing(service: &'static str, operation: &'static str, field: &str) -> Error {
+    Error::Decode {
+        service,
+        operation,
+        message: format!("response has no {field}"),
+    }
+}
+
+/// Whether a success body carries nothing (204, or whitespace only): "no records" for lists.
+pub(crate) fn is_empty_body(body: &[u8]) -> bool {
+    body.iter().all(u8::is_ascii_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct W {
+        #[serde(default)]
+        a: Loose,
+    }
+
+    fn w(json: &str) -> Loose {
+        serde_json::from_str::<W>(json).unwrap().a
+    }
+
+    #[test]
+    fn text_tolerates_quirks() {
+        assert_eq!(w(r#"{"a":"x"}"#).text().as_deref(), Some("x"));
+        assert_eq!(w(r#"{"a":12}"#).text().as_deref(), Some("12"));
+        assert_eq!(w(r#"{"a":{}}"#).text(), None);
+        assert_eq!(w(r#"{"a":[]}"#).text(), None);
+        assert_eq!(w(r#"{"a":null}"#).text(), None);
+        assert_eq!(w(r#"{"a":"  "}"#).text(), None);
+        assert_eq!(w(r#"{}"#).text(), None);
+    }
+
+    #[test]
+    fn numbers_and_sizes() {
+        assert_eq!(w(r#"{"a":1024}"#).size_bytes(KB), Some(1_048_576));
+        assert_eq!(w(r#"{"a":"1024"}"#).size_bytes(BYTE), Some(1024));
+        assert_eq!(w(r#"{"a":1.5}"#).size_bytes(MB), Some(1_572_864));
+        assert_eq!(w(r#"{"a":"x"}"#).size_bytes(MB), None);
+        assert_eq!(w(r#"{"a":-3}"#).size_bytes(MB), None);
+        assert_eq!(w(r#"{"a":{}}"#).size_bytes(MB), None);
+        assert_eq!(w(r#"{"a":"100.00"}"#).progress(), Some(100.0));
+        assert_eq!(w(r#"{"a":"9%"}"#).progress(), Some(9.0));
+        assert_eq!(w(r#"{"a":45}"#).progress(), Some(45.0));
+        assert_eq!(w(r#"{"a":""}"#).progress(), None);
+        assert_eq!(w(r#"{"a":500}"#).progress(), None);
+    }
+
+    #[test]
+    fn decode_errors_name_the_call() {
+        let e = decode::<W>("dds", "get_job", b"<html>").unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Decode {
+                service: "dds",
+                operation: "get_job",
+                ..
+            }
+        ));
+        assert!(decode::<W>("dds", "get_job", b"[]").is_err());
+        assert!(decode::<W>("dds", "get_job", b" {}").is_ok());
+        assert!(is_empty_body(b""));
+        assert!(is_empty_body(b" \n"));
+        assert!(!is_empty_body(b"{}"));
+    }
+}
