@@ -1,2 +1,7 @@
 //! hwcloud-backup-operator: Kubernetes operator for Huawei Cloud / OTC database backups.
 pub mod cloud;
+pub mod config;
+pub mod http;
+pub mod leader;
+pub mod metrics;
+pub mod telemetry;
