@@ -1,3 +1,8 @@
 //! hwcloud-backup-operator: Kubernetes operator for Huawei Cloud / OTC database backups.
 pub mod cloud;
+pub mod config;
 pub mod controller;
+pub mod http;
+pub mod leader;
+pub mod metrics;
+pub mod telemetry;

@@ -1,0 +1,80 @@
+{{/* Chart name, truncated to the 63 characters a label allows. */}}
+{{- define "hwbk.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name of the release's objects. */}}
+{{- define "hwbk.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "hwbk.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "hwbk.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "hwbk.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "hwbk.labels" -}}
+helm.sh/chart: {{ include "hwbk.chart" . }}
+{{ include "hwbk.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "hwbk.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "hwbk.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "hwbk.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{- define "hwbk.leaseNamespace" -}}
+{{- default .Release.Namespace .Values.leaderElection.leaseNamespace }}
+{{- end }}
+
+{{/*
+Rules on the operator's own resources, Secrets and Events. Rendered into the ClusterRole, or into one Role per
+watched namespace. Least privilege: the operator never creates, updates or deletes its resources, it only patches
+them (finalizers through the /finalizers subresource), and it only reads Secrets.
+*/}}
+{{- define "hwbk.namespacedRules" -}}
+- apiGroups: ["backup.hwcloud.dev"]
+  resources: ["dcsbackups", "dcsrestores", "ddsbackups", "taurusdbbackups"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["backup.hwcloud.dev"]
+  resources: ["dcsbackups/status", "dcsrestores/status", "ddsbackups/status", "taurusdbbackups/status"]
+  verbs: ["get", "patch"]
+- apiGroups: ["backup.hwcloud.dev"]
+  resources: ["dcsbackups/finalizers", "dcsrestores/finalizers", "ddsbackups/finalizers", "taurusdbbackups/finalizers"]
+  verbs: ["update"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end }}
+
+{{/* Cluster-scoped: the startup check that the CRDs are installed. */}}
+{{- define "hwbk.crdRules" -}}
+- apiGroups: ["apiextensions.k8s.io"]
+  resources: ["customresourcedefinitions"]
+  verbs: ["get", "list"]
+{{- end }}

@@ -1,0 +1,381 @@
+//! Prometheus metrics (prefix `hwcloud_backup`), served as OpenMetrics text on `/metrics`.
+//!
+//! Every label value is a `&'static str` chosen by code (controller, kind, phase, reason, cloud service and
+//! operation, outcome), never an object name, instance id or message: that keeps cardinality bounded and makes
+//! it impossible to leak user data or secrets into a label.
+use std::{
+    sync::atomic::Ordering,
+    time::{Duration, Instant},
+};
+
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::{Registry, Unit},
+};
+
+/// Prefix of every metric name.
+pub const PREFIX: &str = "hwcloud_backup";
+/// Content type of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ControllerLabels {
+    controller: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    controller: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    service: &'static str,
+    operation: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    service: &'static str,
+    operation: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PhaseLabels {
+    kind: &'static str,
+    phase: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn reconcile_buckets() -> Histogram {
+    // 5 ms .. ~10 s: a reconcile is a few API calls; slower ones point at a slow cloud or API server.
+    Histogram::new(exponential_buckets(0.005, 2.0, 12))
+}
+
+fn cloud_buckets() -> Histogram {
+    // 10 ms .. ~41 s: covers the default 30 s request timeout.
+    Histogram::new(exponential_buckets(0.01, 2.0, 13))
+}
+
+/// All metrics of the operator and the registry that encodes them. Share it as `Arc<Metrics>`.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    reconciles: Family<ControllerLabels, Counter>,
+    reconcile_errors: Family<ErrorLabels, Counter>,
+    reconcile_duration: HistogramFamily<ControllerLabels>,
+    cloud_requests: Family<CallLabels, Counter>,
+    cloud_duration: HistogramFamily<OperationLabels>,
+    resources: Family<PhaseLabels, Gauge>,
+    last_success: Family<KindLabels, Gauge>,
+    leader: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix(PREFIX);
+        let reconciles = Family::<ControllerLabels, Counter>::default();
+        let reconcile_errors = Family::<ErrorLabels, Counter>::default();
+        let reconcile_duration =
+            HistogramFamily::<ControllerLabels>::new_with_constructor(reconcile_buckets);
+        let cloud_requests = Family::<CallLabels, Counter>::default();
+        let cloud_duration =
+            HistogramFamily::<OperationLabels>::new_with_constructor(cloud_buckets);
+        let resources = Family::<PhaseLabels, Gauge>::default();
+        let last_success = Family::<KindLabels, Gauge>::default();
+        let leader = Gauge::default();
+
+        // Counters get the `_total` suffix and unit-registered metrics the `_seconds` suffix from the registry.
+        registry.register("reconcile", "Reconciliations started", reconciles.clone());
+        registry.register(
+            "reconcile_errors",
+            "Reconciliations that ended in an error, by reason",
+            reconcile_errors.clone(),
+        );
+        registry.register_with_unit(
+            "reconcile_duration",
+            "Duration of one reconciliation",
+            Unit::Seconds,
+            reconcile_duration.clone(),
+        );
+        registry.register(
+            "cloud_requests",
+            "Cloud API requests, by outcome",
+            cloud_requests.clone(),
+        );
+        registry.register_with_unit(
+            "cloud_request_duration",
+            "Duration of one cloud API request, retries included",
+            Unit::Seconds,
+            cloud_duration.clone(),
+        );
+        registry.register(
+            "resources",
+            "Resources known to the operator, by kind and phase",
+            resources.clone(),
+        );
+        registry.register_with_unit(
+            "last_success_timestamp",
+            "Unix time of the latest successful backup or restore, by kind",
+            Unit::Seconds,
+            last_success.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 while this replica holds the leader lease",
+            leader.clone(),
+        );
+
+        Self {
+            registry,
+            reconciles,
+            reconcile_errors,
+            reconcile_duration,
+            cloud_requests,
+            cloud_duration,
+            resources,
+            last_success,
+            leader,
+        }
+    }
+
+    /// Counts a reconciliation and returns a guard that records its duration when dropped.
+    pub fn reconcile_timer(&self, controller: &'static str) -> ReconcileTimer {
+        let labels = ControllerLabels { controller };
+        self.reconciles.get_or_create(&labels).inc();
+        ReconcileTimer {
+            histogram: self.reconcile_duration.get_or_create_owned(&labels),
+            start: Instant::now(),
+        }
+    }
+
+    /// Counts a failed reconciliation; `reason` is the error's `reason()`.
+    pub fn reconcile_error(&self, controller: &'static str, reason: &'static str) {
+        self.reconcile_errors
+            .get_or_create(&ErrorLabels { controller, reason })
+            .inc();
+    }
+
+    /// Sets the number of resources of `kind` in each listed phase. Pass every phase (with 0 where there are
+    /// none) so that a phase that emptied does not keep its last count.
+    pub fn set_phase_counts(&self, kind: &'static str, counts: &[(&'static str, i64)]) {
+        for &(phase, count) in counts {
+            self.resources
+                .get_or_create(&PhaseLabels { kind, phase })
+                .set(count);
+        }
+    }
+
+    /// Records that a resource of `kind` succeeded at `unix_secs`; the gauge only moves forward, so
+    /// resources finishing out of order leave the newest time.
+    pub fn backup_succeeded(&self, kind: &'static str, unix_secs: i64) {
+        let gauge = self.last_success.get_or_create(&KindLabels { kind });
+        gauge.inner().fetch_max(unix_secs, Ordering::Relaxed);
+    }
+
+    pub fn set_leader(&self, is_leader: bool) {
+        self.leader.set(i64::from(is_leader));
+    }
+
+    /// Records one cloud API call (the body of the cloud layer's `CallObserver` impl).
+    pub fn observe_cloud_call(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        outcome: &'static str,
+        elapsed: Duration,
+    ) {
+        self.cloud_requests
+            .get_or_create(&CallLabels {
+                service,
+                operation,
+                outcome,
+            })
+            .inc();
+        self.cloud_duration
+            .get_or_create(&OperationLabels { service, operation })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Encodes every metric in the OpenMetrics text format ([`CONTENT_TYPE`]).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail; an error here would be a formatting bug in the crate.
+        if let Err(e) = encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "encoding metrics failed");
+        }
+        out
+    }
+}
+
+/// Records the duration of a reconciliation when dropped, so that early returns and `?` are measured too.
+#[must_use = "the duration is recorded when the timer is dropped"]
+pub struct ReconcileTimer {
+    histogram: Histogram,
+    start: Instant,
+}
+
+impl Drop for ReconcileTimer {
+    fn drop(&mut self) {
+        self.histogram.observe(self.start.elapsed().as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line_value(text: &str, prefix: &str) -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix}\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn encodes_families_and_labels() {
+        let m = Metrics::new();
+        {
+            let _t = m.reconcile_timer("dcsbackup");
+            let _t2 = m.reconcile_timer("dcsbackup");
+        }
+        m.reconcile_error("dcsbackup", "Throttled");
+        m.observe_cloud_call("dcs", "create_backup", "ok", Duration::from_millis(120));
+        m.observe_cloud_call(
+            "dcs",
+            "create_backup",
+            "throttled",
+            Duration::from_millis(30),
+        );
+        m.set_phase_counts("DcsBackup", &[("Running", 3), ("Succeeded", 7)]);
+        m.backup_succeeded("DcsBackup", 1_700_000_100);
+        m.backup_succeeded("DcsBackup", 1_700_000_000);
+        m.set_leader(true);
+
+        let text = m.encode();
+        assert!(text.ends_with("# EOF\n"), "not OpenMetrics:\n{text}");
+        assert_eq!(
+            line_value(
+                &text,
+                r#"hwcloud_backup_reconcile_total{controller="dcsbackup"}"#
+            ),
+            2.0
+        );
+        assert_eq!(
+            line_value(
+                &text,
+                r#"hwcloud_backup_reconcile_errors_total{controller="dcsbackup",reason="Throttled"}"#
+            ),
+            1.0
+        );
+        assert_eq!(
+            line_value(
+                &text,
+                r#"hwcloud_backup_reconcile_duration_seconds_count{controller="dcsbackup"}"#
+            ),
+            2.0
+        );
+        assert!(text.contains("# TYPE hwcloud_backup_reconcile_duration_seconds histogram"));
+        assert_eq!(
+            line_value(
+                &text,
+                r#"hwcloud_backup_cloud_requests_total{service="dcs",operation="create_backup",outcome="throttled"}"#
+            ),
+            1.0
+        );
+        assert_eq!(
+            line_value(
+                &text,
+                r#"hwcloud_backup_cloud_request_duration_seconds_count{service="dcs",operation="create_backup"}"#
+            ),
+            2.0
+        );
+        let sum = line_value(
+            &text,
+            r#"hwcloud_backup_cloud_request_duration_seconds_sum{service="dcs",operation="create_backup"}"#,
+        );
+        assert!((sum - 0.15).abs() < 1e-9, "sum {sum}");
+        assert_eq!(
+            line_value(
+                &text,
+                r#"hwcloud_backup_resources{kind="DcsBackup",phase="Succeeded"}"#
+            ),
+            7.0
+        );
+        assert_eq!(
+            line_value(
+                &text,
+                r#"hwcloud_backup_resources{kind="DcsBackup",phase="Running"}"#
+            ),
+            3.0
+        );
+        // The older success reported second must not move the gauge back.
+        assert_eq!(
+            line_value(
+                &text,
+                r#"hwcloud_backup_last_success_timestamp_seconds{kind="DcsBackup"}"#
+            ),
+            1_700_000_100.0
+        );
+        assert_eq!(line_value(&text, "hwcloud_backup_leader "), 1.0);
+    }
+
+    #[test]
+    fn phase_counts_overwrite_and_leader_clears() {
+        let m = Metrics::new();
+        m.set_phase_counts("DdsBackup", &[("Running", 2)]);
+        m.set_phase_counts("DdsBackup", &[("Running", 0), ("Failed", 1)]);
+        m.set_leader(true);
+        m.set_leader(false);
+        let text = m.encode();
+        assert_eq!(
+            line_value(
+                &text,
+                r#"hwcloud_backup_resources{kind="DdsBackup",phase="Running"}"#
+            ),
+            0.0
+        );
+        assert_eq!(
+            line_value(
+                &text,
+                r#"hwcloud_backup_resources{kind="DdsBackup",phase="Failed"}"#
+            ),
+            1.0
+        );
+        assert_eq!(line_value(&text, "hwcloud_backup_leader "), 0.0);
+    }
+
+    #[test]
+    fn timer_records_elapsed_time_on_drop() {
+        let m = Metrics::new();
+        let t = m.reconcile_timer("ddsbackup");
+        std::thread::sleep(Duration::from_millis(20));
+        drop(t);
+        let sum = line_value(
+            &m.encode(),
+            r#"hwcloud_backup_reconcile_duration_seconds_sum{controller="ddsbackup"}"#,
+        );
+        assert!(sum >= 0.02, "sum {sum}");
+    }
+}
