@@ -7,10 +7,12 @@ use crate::cloud::dcs::{DcsBackupRecord, DcsRestoreRecord};
 use crate::cloud::error::Error as CloudError;
 use crate::controller::context::{Context, ListKey};
 
-/// Key of an instance's coalesced list: the cached client's identity stands for its account
-/// (`CloudClients` hands out one shared client per distinct account).
+/// Key of an instance's coalesced list: the account (hashed, never stored) and the instance id.
 pub fn list_key(cloud: &CloudClient, instance_id: &str) -> ListKey {
-    (std::ptr::from_ref(cloud) as usize as u64, instance_id.to_string())
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    cloud.account().hash(&mut h);
+    (h.finish(), instance_id.to_string())
 }
 
 /// The instance's backup records, shared with every other poll of the same instance this tick.

@@ -179,7 +179,6 @@ async fn finish<K: Operation>(
     let terminal = d.status.is_terminal();
     if terminal {
         ctx.locks.release(obj.instance_id(), owner);
-        ctx.metrics.phase_changed(K::KIND_LABEL);
     }
     if d.status.phase == Some(Phase::Succeeded) {
         if let (Some(s), Some(c)) = (&d.status.started_at, &d.status.completed_at) {
