@@ -55,14 +55,14 @@ fn accessors_read_spec_and_status() {
     );
     assert_eq!(b.instance_id(), "i-1");
     assert_eq!(b.credentials_secret(), Some("creds"));
-    assert_eq!(BackupResource::timeout(&b), Some("2h"));
+    assert_eq!(b.timeout(), Some("2h"));
     assert_eq!(b.deletion_policy(), DeletionPolicy::Delete);
-    assert_eq!(BackupResource::status(&b), None);
+    assert_eq!(b.status(), None);
     b.status = Some(OperationStatus {
         phase: Some(Phase::Succeeded),
         ..Default::default()
     });
-    assert!(BackupResource::status(&b).unwrap().is_terminal());
+    assert!(b.status().unwrap().is_terminal());
 
     let plain: DcsBackup = typed("DcsBackup", json!({"instanceId": "i-1"}));
     assert_eq!(plain.credentials_secret(), None);
