@@ -19,7 +19,7 @@ pub fn list_key(cloud: &CloudClient, instance_id: &str) -> ListKey {
 pub async fn backups(ctx: &Context, cloud: &CloudClient, instance_id: &str) -> Result<Arc<Vec<DcsBackupRecord>>, CloudError> {
     let key = list_key(cloud, instance_id);
     ctx.dcs_backups
-        .get_or_fetch(&key, None, || cloud.dcs().list_backups(instance_id))
+        .get_or_fetch(&key, None, || async move { cloud.dcs().list_backups(instance_id).await })
         .await
 }
 
@@ -27,7 +27,7 @@ pub async fn backups(ctx: &Context, cloud: &CloudClient, instance_id: &str) -> R
 pub async fn restores(ctx: &Context, cloud: &CloudClient, instance_id: &str) -> Result<Arc<Vec<DcsRestoreRecord>>, CloudError> {
     let key = list_key(cloud, instance_id);
     ctx.dcs_restores
-        .get_or_fetch(&key, None, || cloud.dcs().list_restores(instance_id))
+        .get_or_fetch(&key, None, || async move { cloud.dcs().list_restores(instance_id).await })
         .await
 }
 

@@ -9,7 +9,6 @@ use kube::core::DeserializeGuard;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
-use kube::ResourceExt;
 
 use crate::controller::context::Context;
 use crate::controller::driver::{error_policy, reconcile};
