@@ -6,4 +6,5 @@ pub mod crd;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod operator;
 pub mod telemetry;

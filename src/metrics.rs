@@ -242,7 +242,13 @@ impl Drop for ReconcileTimer {
 }
 
 impl crate::cloud::transport::CallObserver for Metrics {
-    fn observe(&self, service: &'static str, operation: &'static str, outcome: &'static str, elapsed: Duration) {
+    fn observe(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        outcome: &'static str,
+        elapsed: Duration,
+    ) {
         self.observe_cloud_call(service, operation, outcome, elapsed);
     }
 }

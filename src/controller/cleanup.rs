@@ -18,7 +18,11 @@ use crate::crd::DeletionPolicy;
 /// A cloud 404 counts as deleted; a resource whose create never happened has nothing to delete; a
 /// create that may have happened is looked up by its marker. Any other failure keeps the finalizer
 /// (never orphan a backup the user asked to delete) and retries with a Warning event.
-pub async fn cleanup<K: Operation>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Option<Duration>> {
+pub async fn cleanup<K: Operation>(
+    obj: &K,
+    ctx: &Context,
+    api: &Api<K>,
+) -> Result<Option<Duration>> {
     if !obj.finalizers().iter().any(|f| f == FINALIZER) {
         return Ok(None);
     }
@@ -40,7 +44,11 @@ pub async fn cleanup<K: Operation>(obj: &K, ctx: &Context, api: &Api<K>) -> Resu
             Ok(None)
         }
         Err(message) => {
-            let note = EventNote { warning: true, reason: "CleanupFailed".into(), note: message };
+            let note = EventNote {
+                warning: true,
+                reason: "CleanupFailed".into(),
+                note: message,
+            };
             publish(ctx, obj, &note, "Delete").await;
             Ok(Some(jitter(ctx.settings.retry_after)))
         }

@@ -66,7 +66,13 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(client: kube::Client, clouds: CloudClients, settings: Settings, metrics: Arc<Metrics>, reporter: Reporter) -> Self {
+    pub fn new(
+        client: kube::Client,
+        clouds: CloudClients,
+        settings: Settings,
+        metrics: Arc<Metrics>,
+        reporter: Reporter,
+    ) -> Self {
         // A claim must outlive the longest wait between two polls of its holder.
         let stale_after = settings.poll.max_interval * 3;
         // Polls of one instance within half an interval share one list call.

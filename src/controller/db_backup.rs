@@ -18,10 +18,21 @@ pub enum DbService {
 }
 
 impl DbService {
-    async fn create(self, cloud: &CloudClient, instance: &str, name: &str, description: &str) -> Result<CreatedBackup, CloudError> {
+    async fn create(
+        self,
+        cloud: &CloudClient,
+        instance: &str,
+        name: &str,
+        description: &str,
+    ) -> Result<CreatedBackup, CloudError> {
         match self {
             Self::Dds => cloud.dds().create_backup(instance, name, description).await,
-            Self::Taurus => cloud.taurus().create_backup(instance, name, description).await,
+            Self::Taurus => {
+                cloud
+                    .taurus()
+                    .create_backup(instance, name, description)
+                    .await
+            }
         }
     }
 
@@ -65,13 +76,28 @@ pub fn description_with_marker(description: Option<&str>, marker: &str) -> Strin
     }
 }
 
-pub async fn create(svc: DbService, cloud: &CloudClient, instance: &str, name: &str, description: &str) -> Result<OpIds, CloudError> {
+pub async fn create(
+    svc: DbService,
+    cloud: &CloudClient,
+    instance: &str,
+    name: &str,
+    description: &str,
+) -> Result<OpIds, CloudError> {
     let created = svc.create(cloud, instance, name, description).await?;
-    Ok(OpIds { backup_id: Some(created.backup_id), job_id: Some(created.job_id), restore_id: None })
+    Ok(OpIds {
+        backup_id: Some(created.backup_id),
+        job_id: Some(created.job_id),
+        restore_id: None,
+    })
 }
 
 /// Backups of `instance` whose description carries `marker`, oldest first.
-pub async fn find(svc: DbService, cloud: &CloudClient, instance: &str, marker: &str) -> Result<Vec<Found>, CloudError> {
+pub async fn find(
+    svc: DbService,
+    cloud: &CloudClient,
+    instance: &str,
+    marker: &str,
+) -> Result<Vec<Found>, CloudError> {
     let mut found: Vec<DbBackup> = svc
         .list(cloud, instance)
         .await?
@@ -83,14 +109,22 @@ pub async fn find(svc: DbService, cloud: &CloudClient, instance: &str, marker: &
         .into_iter()
         .map(|b| Found {
             view: Some(b.view()),
-            ids: OpIds { backup_id: Some(b.id), job_id: None, restore_id: None },
+            ids: OpIds {
+                backup_id: Some(b.id),
+                job_id: None,
+                restore_id: None,
+            },
         })
         .collect())
 }
 
 /// Polls the job while it runs (it carries progress), and reads the backup record once the job is
 /// done (it carries the size). Without a job id (an adopted backup) the record alone is polled.
-pub async fn poll(svc: DbService, cloud: &CloudClient, status: &OperationStatus) -> Result<Option<OpView>, CloudError> {
+pub async fn poll(
+    svc: DbService,
+    cloud: &CloudClient,
+    status: &OperationStatus,
+) -> Result<Option<OpView>, CloudError> {
     let Some(backup_id) = status.backup_id.as_deref() else {
         return Ok(None);
     };
@@ -129,22 +163,47 @@ macro_rules! db_operation {
                 status.backup_id.is_some()
             }
 
-            async fn create(&self, _: &Context, cloud: &CloudClient, marker: &str, _: &Prepared) -> Result<Result<OpIds, CloudError>> {
+            async fn create(
+                &self,
+                _: &Context,
+                cloud: &CloudClient,
+                marker: &str,
+                _: &Prepared,
+            ) -> Result<Result<OpIds, CloudError>> {
                 // A default name is derived from the resource, so it is unique and valid for the cloud.
-                let name = self.spec.backup_name.clone().unwrap_or_else(|| self.default_backup_name());
+                let name = self
+                    .spec
+                    .backup_name
+                    .clone()
+                    .unwrap_or_else(|| self.default_backup_name());
                 let description = description_with_marker(self.spec.description.as_deref(), marker);
                 Ok(create($svc, cloud, &self.spec.instance_id, &name, &description).await)
             }
 
-            async fn find(&self, _: &Context, cloud: &CloudClient, marker: &str) -> Result<Vec<Found>, CloudError> {
+            async fn find(
+                &self,
+                _: &Context,
+                cloud: &CloudClient,
+                marker: &str,
+            ) -> Result<Vec<Found>, CloudError> {
                 find($svc, cloud, &self.spec.instance_id, marker).await
             }
 
-            async fn poll(&self, _: &Context, cloud: &CloudClient, status: &OperationStatus) -> Result<Option<OpView>, CloudError> {
+            async fn poll(
+                &self,
+                _: &Context,
+                cloud: &CloudClient,
+                status: &OperationStatus,
+            ) -> Result<Option<OpView>, CloudError> {
                 poll($svc, cloud, status).await
             }
 
-            async fn delete(&self, _: &Context, cloud: &CloudClient, ids: &OpIds) -> Result<(), CloudError> {
+            async fn delete(
+                &self,
+                _: &Context,
+                cloud: &CloudClient,
+                ids: &OpIds,
+            ) -> Result<(), CloudError> {
                 $svc.delete(cloud, ids).await
             }
         }
@@ -160,7 +219,10 @@ mod tests {
 
     #[test]
     fn descriptions_carry_the_marker() {
-        assert_eq!(description_with_marker(Some("weekly"), "k8s:1"), "weekly k8s:1");
+        assert_eq!(
+            description_with_marker(Some("weekly"), "k8s:1"),
+            "weekly k8s:1"
+        );
         assert_eq!(description_with_marker(None, "k8s:1"), "k8s:1");
         assert_eq!(description_with_marker(Some(" "), "k8s:1"), "k8s:1");
     }

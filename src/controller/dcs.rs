@@ -16,18 +16,30 @@ pub fn list_key(cloud: &CloudClient, instance_id: &str) -> ListKey {
 }
 
 /// The instance's backup records, shared with every other poll of the same instance this tick.
-pub async fn backups(ctx: &Context, cloud: &CloudClient, instance_id: &str) -> Result<Arc<Vec<DcsBackupRecord>>, CloudError> {
+pub async fn backups(
+    ctx: &Context,
+    cloud: &CloudClient,
+    instance_id: &str,
+) -> Result<Arc<Vec<DcsBackupRecord>>, CloudError> {
     let key = list_key(cloud, instance_id);
     ctx.dcs_backups
-        .get_or_fetch(&key, None, || async move { cloud.dcs().list_backups(instance_id).await })
+        .get_or_fetch(&key, None, || async move {
+            cloud.dcs().list_backups(instance_id).await
+        })
         .await
 }
 
 /// The instance's restore records, coalesced like [`backups`].
-pub async fn restores(ctx: &Context, cloud: &CloudClient, instance_id: &str) -> Result<Arc<Vec<DcsRestoreRecord>>, CloudError> {
+pub async fn restores(
+    ctx: &Context,
+    cloud: &CloudClient,
+    instance_id: &str,
+) -> Result<Arc<Vec<DcsRestoreRecord>>, CloudError> {
     let key = list_key(cloud, instance_id);
     ctx.dcs_restores
-        .get_or_fetch(&key, None, || async move { cloud.dcs().list_restores(instance_id).await })
+        .get_or_fetch(&key, None, || async move {
+            cloud.dcs().list_restores(instance_id).await
+        })
         .await
 }
 
@@ -50,7 +62,10 @@ mod tests {
 
     #[test]
     fn remarks_carry_the_marker() {
-        assert_eq!(remark_with_marker(Some("nightly"), "k8s:abc"), "nightly [k8s:abc]");
+        assert_eq!(
+            remark_with_marker(Some("nightly"), "k8s:abc"),
+            "nightly [k8s:abc]"
+        );
         assert_eq!(remark_with_marker(Some("  "), "k8s:abc"), "[k8s:abc]");
         assert_eq!(remark_with_marker(None, "k8s:abc"), "[k8s:abc]");
         assert!(has_marker(Some("nightly [k8s:abc]"), "k8s:abc"));

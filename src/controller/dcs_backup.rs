@@ -18,33 +18,63 @@ impl Operation for DcsBackup {
         status.backup_id.is_some()
     }
 
-    async fn create(&self, ctx: &Context, cloud: &CloudClient, marker: &str, _: &Prepared) -> Result<Result<OpIds, CloudError>> {
+    async fn create(
+        &self,
+        ctx: &Context,
+        cloud: &CloudClient,
+        marker: &str,
+        _: &Prepared,
+    ) -> Result<Result<OpIds, CloudError>> {
         let remark = remark_with_marker(self.spec.remark.as_deref(), marker);
         let format = self.spec.backup_format.map(|f| match f {
             DcsBackupFormat::Rdb => BackupFormat::Rdb,
             DcsBackupFormat::Aof => BackupFormat::Aof,
         });
-        let created = cloud.dcs().create_backup(&self.spec.instance_id, &remark, format).await;
+        let created = cloud
+            .dcs()
+            .create_backup(&self.spec.instance_id, &remark, format)
+            .await;
         // The next poll must not be served a list from before this backup existed.
-        ctx.dcs_backups.invalidate(&list_key(cloud, &self.spec.instance_id));
-        Ok(created.map(|id| OpIds { backup_id: Some(id), ..OpIds::default() }))
+        ctx.dcs_backups
+            .invalidate(&list_key(cloud, &self.spec.instance_id));
+        Ok(created.map(|id| OpIds {
+            backup_id: Some(id),
+            ..OpIds::default()
+        }))
     }
 
-    async fn find(&self, ctx: &Context, cloud: &CloudClient, marker: &str) -> Result<Vec<Found>, CloudError> {
-        ctx.dcs_backups.invalidate(&list_key(cloud, &self.spec.instance_id));
+    async fn find(
+        &self,
+        ctx: &Context,
+        cloud: &CloudClient,
+        marker: &str,
+    ) -> Result<Vec<Found>, CloudError> {
+        ctx.dcs_backups
+            .invalidate(&list_key(cloud, &self.spec.instance_id));
         let records = dcs::backups(ctx, cloud, &self.spec.instance_id).await?;
-        let mut found: Vec<_> = records.iter().filter(|r| has_marker(r.remark.as_deref(), marker)).collect();
+        let mut found: Vec<_> = records
+            .iter()
+            .filter(|r| has_marker(r.remark.as_deref(), marker))
+            .collect();
         found.sort_by(|a, b| a.created_at.cmp(&b.created_at));
         Ok(found
             .into_iter()
             .map(|r| Found {
-                ids: OpIds { backup_id: Some(r.backup_id.clone()), ..OpIds::default() },
+                ids: OpIds {
+                    backup_id: Some(r.backup_id.clone()),
+                    ..OpIds::default()
+                },
                 view: Some(r.view()),
             })
             .collect())
     }
 
-    async fn poll(&self, ctx: &Context, cloud: &CloudClient, status: &OperationStatus) -> Result<Option<OpView>, CloudError> {
+    async fn poll(
+        &self,
+        ctx: &Context,
+        cloud: &CloudClient,
+        status: &OperationStatus,
+    ) -> Result<Option<OpView>, CloudError> {
         let Some(id) = status.backup_id.as_deref() else {
             return Ok(None);
         };
@@ -52,7 +82,12 @@ impl Operation for DcsBackup {
         Ok(records.iter().find(|r| r.backup_id == id).map(|r| r.view()))
     }
 
-    async fn delete(&self, _ctx: &Context, cloud: &CloudClient, ids: &OpIds) -> Result<(), CloudError> {
+    async fn delete(
+        &self,
+        _ctx: &Context,
+        cloud: &CloudClient,
+        ids: &OpIds,
+    ) -> Result<(), CloudError> {
         match ids.backup_id.as_deref() {
             Some(id) => cloud.dcs().delete_backup(&self.spec.instance_id, id).await,
             None => Ok(()),

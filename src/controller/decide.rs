@@ -46,7 +46,12 @@ pub enum Plan {
 }
 
 /// Chooses the step from the persisted status alone (so a restart resumes exactly).
-pub fn plan(status: &OperationStatus, has_ids: bool, now: Timestamp, adopt_window: Duration) -> Plan {
+pub fn plan(
+    status: &OperationStatus,
+    has_ids: bool,
+    now: Timestamp,
+    adopt_window: Duration,
+) -> Plan {
     if status.is_terminal() {
         return Plan::Done;
     }
@@ -86,7 +91,11 @@ pub enum Observation {
     /// The create's fate is unknown (network, timeout, 5xx): it may exist.
     CreateIndeterminate(Failure),
     /// A lookup by marker found the object a crashed create made.
-    Adopted { ids: OpIds, view: Option<OpView>, duplicates: Vec<String> },
+    Adopted {
+        ids: OpIds,
+        view: Option<OpView>,
+        duplicates: Vec<String>,
+    },
     /// The lookup failed; try again later.
     LookupFailed(Failure),
     /// A poll saw the operation.
@@ -96,16 +105,24 @@ pub enum Observation {
     /// The poll failed.
     PollFailed(Failure),
     /// A precondition holds the resource back (credentials, busy instance, restore's backup).
-    Waiting { reason: &'static str, message: String },
+    Waiting {
+        reason: &'static str,
+        message: String,
+    },
     /// The spec is unusable; the resource fails.
-    Invalid { reason: &'static str, message: String },
+    Invalid {
+        reason: &'static str,
+        message: String,
+    },
 }
 
 /// When to look again.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Requeue {
     /// Running: the driver places the poll with the learned schedule (bounded by `deadline_in`).
-    Poll { deadline_in: Option<Duration> },
+    Poll {
+        deadline_in: Option<Duration>,
+    },
     After(Duration),
     Never,
 }
@@ -151,7 +168,13 @@ pub fn mark_create_pending(status: &OperationStatus, f: &Frame<'_>) -> Operation
     let mut s = status.clone();
     s.phase = Some(Phase::Pending);
     s.create_requested_at = Some(Time(f.now));
-    set_ready(&mut s, f, false, reason::CREATING, "creating the cloud operation");
+    set_ready(
+        &mut s,
+        f,
+        false,
+        reason::CREATING,
+        "creating the cloud operation",
+    );
     s
 }
 
@@ -163,15 +186,36 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
         Observation::Created(ids) => {
             start_running(&mut s, ids, f);
             let note = format!("started {} {}", f.noun.to_lowercase(), id_text(&s));
-            (reason::IN_PROGRESS, Requeue::Poll { deadline_in: deadline_in(&s, f) }, Some(normal(format!("{}Started", f.noun), note)))
+            (
+                reason::IN_PROGRESS,
+                Requeue::Poll {
+                    deadline_in: deadline_in(&s, f),
+                },
+                Some(normal(format!("{}Started", f.noun), note)),
+            )
         }
-        Observation::Adopted { ids, view, duplicates } => {
+        Observation::Adopted {
+            ids,
+            view,
+            duplicates,
+        } => {
             start_running(&mut s, ids, f);
-            let mut note = format!("adopted {} {} created before a restart", f.noun.to_lowercase(), id_text(&s));
+            let mut note = format!(
+                "adopted {} {} created before a restart",
+                f.noun.to_lowercase(),
+                id_text(&s)
+            );
             if !duplicates.is_empty() {
-                note.push_str(&format!("; other cloud objects carry the same marker: {}", duplicates.join(", ")));
+                note.push_str(&format!(
+                    "; other cloud objects carry the same marker: {}",
+                    duplicates.join(", ")
+                ));
             }
-            let ev = EventNote { warning: !duplicates.is_empty(), reason: reason::ADOPTED.into(), note };
+            let ev = EventNote {
+                warning: !duplicates.is_empty(),
+                reason: reason::ADOPTED.into(),
+                note,
+            };
             return match view {
                 Some(v) => {
                     let mut d = decide(&s, Observation::Progress(v), f);
@@ -179,8 +223,20 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
                     d
                 }
                 None => {
-                    set_ready(&mut s, f, false, reason::IN_PROGRESS, "running in the cloud");
-                    Decision { status: s.clone(), event: Some(ev), requeue: Requeue::Poll { deadline_in: deadline_in(&s, f) } }
+                    set_ready(
+                        &mut s,
+                        f,
+                        false,
+                        reason::IN_PROGRESS,
+                        "running in the cloud",
+                    );
+                    Decision {
+                        status: s.clone(),
+                        event: Some(ev),
+                        requeue: Requeue::Poll {
+                            deadline_in: deadline_in(&s, f),
+                        },
+                    }
                 }
             };
         }
@@ -190,7 +246,11 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
             match fail.class {
                 ErrorClass::Terminal | ErrorClass::NotFound => {
                     finish(&mut s, f, Phase::Failed, &fail.message);
-                    (reason::CLOUD_ERROR, Requeue::Never, Some(warning(format!("{}Failed", f.noun), fail.message.clone())))
+                    (
+                        reason::CLOUD_ERROR,
+                        Requeue::Never,
+                        Some(warning(format!("{}Failed", f.noun), fail.message.clone())),
+                    )
                 }
                 class => {
                     s.phase = Some(Phase::Pending);
@@ -207,14 +267,26 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
         }
         Observation::Progress(view) => return progress(s, view, f, &before),
         Observation::NotVisible => {
-            let since = s.started_at.as_ref().map(|t| age(t.0, f.now)).unwrap_or_default();
+            let since = s
+                .started_at
+                .as_ref()
+                .map(|t| age(t.0, f.now))
+                .unwrap_or_default();
             if since < f.visibility_grace {
                 s.message = Some("waiting for the cloud to list the new operation".into());
                 (reason::IN_PROGRESS, Requeue::After(f.retry_after), None)
             } else {
-                let msg = format!("the cloud no longer knows {} {}", f.noun.to_lowercase(), id_text(&s));
+                let msg = format!(
+                    "the cloud no longer knows {} {}",
+                    f.noun.to_lowercase(),
+                    id_text(&s)
+                );
                 finish(&mut s, f, Phase::Failed, &msg);
-                (reason::CLOUD_ERROR, Requeue::Never, Some(warning(format!("{}Failed", f.noun), msg)))
+                (
+                    reason::CLOUD_ERROR,
+                    Requeue::Never,
+                    Some(warning(format!("{}Failed", f.noun), msg)),
+                )
             }
         }
         Observation::PollFailed(fail) => {
@@ -227,14 +299,23 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
                 s.phase = Some(Phase::Pending);
             }
             s.message = Some(message.clone());
-            let wait = if reason == reason::CREDENTIALS_ERROR { f.auth_backoff } else { f.retry_after };
-            let ev = (before.as_deref() != Some(reason)).then(|| warning(reason.to_string(), message));
+            let wait = if reason == reason::CREDENTIALS_ERROR {
+                f.auth_backoff
+            } else {
+                f.retry_after
+            };
+            let ev =
+                (before.as_deref() != Some(reason)).then(|| warning(reason.to_string(), message));
             (reason, Requeue::After(wait), ev)
         }
         Observation::Invalid { reason, message } => {
             s.create_requested_at = None;
             finish(&mut s, f, Phase::Failed, &message);
-            (reason, Requeue::Never, Some(warning(format!("{}Failed", f.noun), message)))
+            (
+                reason,
+                Requeue::Never,
+                Some(warning(format!("{}Failed", f.noun), message)),
+            )
         }
     };
     let msg = s.message.clone().unwrap_or_default();
@@ -242,17 +323,29 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
     set_ready(&mut s, f, ready, reason, &msg);
     // Repeated retries of the same kind are not news; transitions are.
     let event = event.or_else(|| match reason {
-        reason::THROTTLED | reason::INSTANCE_BUSY | reason::CLOUD_ERROR | reason::CREDENTIALS_ERROR
+        reason::THROTTLED
+        | reason::INSTANCE_BUSY
+        | reason::CLOUD_ERROR
+        | reason::CREDENTIALS_ERROR
             if before.as_deref() != Some(reason) =>
         {
             Some(warning(reason.to_string(), msg.clone()))
         }
         _ => None,
     });
-    Decision { status: s, event, requeue }
+    Decision {
+        status: s,
+        event,
+        requeue,
+    }
 }
 
-fn progress(mut s: OperationStatus, view: OpView, f: &Frame<'_>, before: &Option<String>) -> Decision {
+fn progress(
+    mut s: OperationStatus,
+    view: OpView,
+    f: &Frame<'_>,
+    before: &Option<String>,
+) -> Decision {
     s.cloud_status = Some(view.raw_status.clone());
     if view.progress.is_some() {
         s.progress = view.progress;
@@ -266,7 +359,11 @@ fn progress(mut s: OperationStatus, view: OpView, f: &Frame<'_>, before: &Option
             let msg = format!("{} {} completed", f.noun.to_lowercase(), id_text(&s));
             finish(&mut s, f, Phase::Succeeded, &msg);
             set_ready(&mut s, f, true, reason::SUCCEEDED, &msg);
-            Decision { status: s, event: Some(normal(format!("{}Succeeded", f.noun), msg)), requeue: Requeue::Never }
+            Decision {
+                status: s,
+                event: Some(normal(format!("{}Succeeded", f.noun), msg)),
+                requeue: Requeue::Never,
+            }
         }
         OpState::Failed => {
             let msg = match &view.message {
@@ -275,10 +372,18 @@ fn progress(mut s: OperationStatus, view: OpView, f: &Frame<'_>, before: &Option
             };
             finish(&mut s, f, Phase::Failed, &msg);
             set_ready(&mut s, f, false, reason::CLOUD_ERROR, &msg);
-            Decision { status: s, event: Some(warning(format!("{}Failed", f.noun), msg)), requeue: Requeue::Never }
+            Decision {
+                status: s,
+                event: Some(warning(format!("{}Failed", f.noun), msg)),
+                requeue: Requeue::Never,
+            }
         }
         OpState::InProgress | OpState::Unknown => {
-            let running_for = s.started_at.as_ref().map(|t| age(t.0, f.now)).unwrap_or_default();
+            let running_for = s
+                .started_at
+                .as_ref()
+                .map(|t| age(t.0, f.now))
+                .unwrap_or_default();
             if running_for >= f.timeout {
                 // This poll was the last look at the cloud, and it still says running.
                 let msg = format!(
@@ -288,18 +393,31 @@ fn progress(mut s: OperationStatus, view: OpView, f: &Frame<'_>, before: &Option
                 );
                 finish(&mut s, f, Phase::Failed, &msg);
                 set_ready(&mut s, f, false, reason::TIMEOUT, &msg);
-                return Decision { status: s, event: Some(warning(reason::TIMEOUT.into(), msg)), requeue: Requeue::Never };
+                return Decision {
+                    status: s,
+                    event: Some(warning(reason::TIMEOUT.into(), msg)),
+                    requeue: Requeue::Never,
+                };
             }
             s.phase = Some(Phase::Running);
             let msg = match view.state {
-                OpState::Unknown => format!("the cloud reports an undocumented status {:?}; still polling", view.raw_status),
+                OpState::Unknown => format!(
+                    "the cloud reports an undocumented status {:?}; still polling",
+                    view.raw_status
+                ),
                 _ => format!("the cloud reports {}", view.raw_status),
             };
             s.message = Some(msg.clone());
             set_ready(&mut s, f, false, reason::IN_PROGRESS, &msg);
             let _ = before;
-            let requeue = Requeue::Poll { deadline_in: deadline_in(&s, f) };
-            Decision { status: s, event: None, requeue }
+            let requeue = Requeue::Poll {
+                deadline_in: deadline_in(&s, f),
+            };
+            Decision {
+                status: s,
+                event: None,
+                requeue,
+            }
         }
     }
 }
@@ -326,7 +444,11 @@ fn retry(class: ErrorClass, f: &Frame<'_>) -> (&'static str, Requeue, Option<Eve
     match class {
         ErrorClass::Throttled => (reason::THROTTLED, Requeue::After(f.retry_after), None),
         ErrorClass::Busy => (reason::INSTANCE_BUSY, Requeue::After(f.retry_after), None),
-        ErrorClass::Auth => (reason::CREDENTIALS_ERROR, Requeue::After(f.auth_backoff), None),
+        ErrorClass::Auth => (
+            reason::CREDENTIALS_ERROR,
+            Requeue::After(f.auth_backoff),
+            None,
+        ),
         _ => (reason::CLOUD_ERROR, Requeue::After(f.retry_after), None),
     }
 }
@@ -337,19 +459,34 @@ fn deadline_in(s: &OperationStatus, f: &Frame<'_>) -> Option<Duration> {
 }
 
 fn id_text(s: &OperationStatus) -> String {
-    s.restore_id.clone().or_else(|| s.backup_id.clone()).or_else(|| s.job_id.clone()).unwrap_or_default()
+    s.restore_id
+        .clone()
+        .or_else(|| s.backup_id.clone())
+        .or_else(|| s.job_id.clone())
+        .unwrap_or_default()
 }
 
 fn normal(reason: String, note: String) -> EventNote {
-    EventNote { warning: false, reason, note }
+    EventNote {
+        warning: false,
+        reason,
+        note,
+    }
 }
 
 fn warning(reason: String, note: String) -> EventNote {
-    EventNote { warning: true, reason, note }
+    EventNote {
+        warning: true,
+        reason,
+        note,
+    }
 }
 
 fn current_reason(s: &OperationStatus) -> Option<String> {
-    s.conditions.iter().find(|c| c.type_ == READY).map(|c| c.reason.clone())
+    s.conditions
+        .iter()
+        .find(|c| c.type_ == READY)
+        .map(|c| c.reason.clone())
 }
 
 /// Sets the `Ready` condition; its transition time moves only when its truth value changes.

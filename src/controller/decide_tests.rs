@@ -27,7 +27,13 @@ fn frame(now: i64) -> Frame<'static> {
 }
 
 fn view(state: OpState, raw: &str) -> OpView {
-    OpView { state, raw_status: raw.into(), progress: None, size_bytes: None, message: None }
+    OpView {
+        state,
+        raw_status: raw.into(),
+        progress: None,
+        size_bytes: None,
+        message: None,
+    }
 }
 
 fn running(started: i64) -> OperationStatus {
@@ -40,25 +46,53 @@ fn running(started: i64) -> OperationStatus {
 }
 
 fn ready(s: &OperationStatus) -> (String, String) {
-    let c = s.conditions.iter().find(|c| c.type_ == READY).expect("Ready condition");
+    let c = s
+        .conditions
+        .iter()
+        .find(|c| c.type_ == READY)
+        .expect("Ready condition");
     (c.status.clone(), c.reason.clone())
 }
 
 fn fail(class: ErrorClass) -> Failure {
-    Failure { class, message: format!("{class:?} happened") }
+    Failure {
+        class,
+        message: format!("{class:?} happened"),
+    }
 }
 
 #[test]
 fn plan_follows_persisted_status() {
     let window = Duration::from_secs(60);
-    assert_eq!(plan(&OperationStatus::default(), false, ts(0), window), Plan::Create);
+    assert_eq!(
+        plan(&OperationStatus::default(), false, ts(0), window),
+        Plan::Create
+    );
     assert_eq!(plan(&running(0), true, ts(10), window), Plan::Poll);
-    let pending = OperationStatus { create_requested_at: Some(Time(ts(0))), ..Default::default() };
-    assert_eq!(plan(&pending, false, ts(10), window), Plan::Adopt { may_recreate: false });
-    assert_eq!(plan(&pending, false, ts(61), window), Plan::Adopt { may_recreate: true });
+    let pending = OperationStatus {
+        create_requested_at: Some(Time(ts(0))),
+        ..Default::default()
+    };
+    assert_eq!(
+        plan(&pending, false, ts(10), window),
+        Plan::Adopt {
+            may_recreate: false
+        }
+    );
+    assert_eq!(
+        plan(&pending, false, ts(61), window),
+        Plan::Adopt { may_recreate: true }
+    );
     for phase in [Phase::Succeeded, Phase::Failed] {
-        let done = OperationStatus { phase: Some(phase), ..running(0) };
-        assert_eq!(plan(&done, true, ts(10), window), Plan::Done, "terminal phases make no cloud calls");
+        let done = OperationStatus {
+            phase: Some(phase),
+            ..running(0)
+        };
+        assert_eq!(
+            plan(&done, true, ts(10), window),
+            Plan::Done,
+            "terminal phases make no cloud calls"
+        );
     }
 }
 
@@ -68,15 +102,30 @@ fn marker_is_written_before_create_and_cleared_with_ids() {
     assert_eq!(pending.phase, Some(Phase::Pending));
     assert_eq!(pending.create_requested_at, Some(Time(ts(0))));
     assert_eq!(ready(&pending), ("False".into(), "Creating".into()));
-    let ids = OpIds { backup_id: Some("b1".into()), job_id: Some("j1".into()), restore_id: None };
+    let ids = OpIds {
+        backup_id: Some("b1".into()),
+        job_id: Some("j1".into()),
+        restore_id: None,
+    };
     let d = decide(&pending, Observation::Created(ids), &frame(1));
     assert_eq!(d.status.phase, Some(Phase::Running));
     assert_eq!(d.status.backup_id.as_deref(), Some("b1"));
     assert_eq!(d.status.job_id.as_deref(), Some("j1"));
-    assert_eq!(d.status.create_requested_at, None, "ids and the cleared marker land in one write");
+    assert_eq!(
+        d.status.create_requested_at, None,
+        "ids and the cleared marker land in one write"
+    );
     assert_eq!(d.status.started_at, Some(Time(ts(1))));
-    assert_eq!(d.event.as_ref().map(|e| e.reason.as_str()), Some("BackupStarted"));
-    assert!(matches!(d.requeue, Requeue::Poll { deadline_in: Some(_) }));
+    assert_eq!(
+        d.event.as_ref().map(|e| e.reason.as_str()),
+        Some("BackupStarted")
+    );
+    assert!(matches!(
+        d.requeue,
+        Requeue::Poll {
+            deadline_in: Some(_)
+        }
+    ));
     assert_eq!(d.status.observed_generation, Some(1));
 }
 
@@ -92,7 +141,10 @@ fn running_to_succeeded_records_size_and_completion() {
     assert_eq!(d.status.cloud_status.as_deref(), Some("succeed"));
     assert_eq!(ready(&d.status), ("True".into(), "Succeeded".into()));
     assert_eq!(d.requeue, Requeue::Never);
-    assert_eq!(d.event.map(|e| (e.warning, e.reason)), Some((false, "BackupSucceeded".into())));
+    assert_eq!(
+        d.event.map(|e| (e.warning, e.reason)),
+        Some((false, "BackupSucceeded".into()))
+    );
 }
 
 #[test]
@@ -103,7 +155,10 @@ fn running_to_failed_carries_the_cloud_reason() {
     assert_eq!(d.status.phase, Some(Phase::Failed));
     assert!(d.status.message.as_deref().unwrap().contains("dcs.08.0002"));
     assert_eq!(ready(&d.status), ("False".into(), "CloudError".into()));
-    assert_eq!(d.event.map(|e| (e.warning, e.reason)), Some((true, "BackupFailed".into())));
+    assert_eq!(
+        d.event.map(|e| (e.warning, e.reason)),
+        Some((true, "BackupFailed".into()))
+    );
 }
 
 #[test]
@@ -113,37 +168,72 @@ fn in_progress_keeps_polling_with_progress() {
     let d = decide(&running(0), Observation::Progress(v), &frame(60));
     assert_eq!(d.status.phase, Some(Phase::Running));
     assert_eq!(d.status.progress, Some(40.0));
-    assert_eq!(d.requeue, Requeue::Poll { deadline_in: Some(Duration::from_secs(1740)) });
+    assert_eq!(
+        d.requeue,
+        Requeue::Poll {
+            deadline_in: Some(Duration::from_secs(1740))
+        }
+    );
     assert_eq!(d.event, None, "polls are not news");
-    let unknown = decide(&running(0), Observation::Progress(view(OpState::Unknown, "mystery")), &frame(60));
+    let unknown = decide(
+        &running(0),
+        Observation::Progress(view(OpState::Unknown, "mystery")),
+        &frame(60),
+    );
     assert_eq!(unknown.status.phase, Some(Phase::Running));
     assert!(unknown.status.message.unwrap().contains("mystery"));
 }
 
 #[test]
 fn timeout_fails_only_on_a_fresh_in_progress_answer() {
-    let d = decide(&running(0), Observation::Progress(view(OpState::InProgress, "backuping")), &frame(1800));
+    let d = decide(
+        &running(0),
+        Observation::Progress(view(OpState::InProgress, "backuping")),
+        &frame(1800),
+    );
     assert_eq!(d.status.phase, Some(Phase::Failed));
     assert_eq!(ready(&d.status).1, "Timeout");
     // A success seen after the deadline still counts: the cloud's answer beats the local clock.
-    let d = decide(&running(0), Observation::Progress(view(OpState::Succeeded, "succeed")), &frame(5000));
+    let d = decide(
+        &running(0),
+        Observation::Progress(view(OpState::Succeeded, "succeed")),
+        &frame(5000),
+    );
     assert_eq!(d.status.phase, Some(Phase::Succeeded));
     // A failed poll after the deadline never fails the resource.
-    let d = decide(&running(0), Observation::PollFailed(fail(ErrorClass::Retryable)), &frame(5000));
+    let d = decide(
+        &running(0),
+        Observation::PollFailed(fail(ErrorClass::Retryable)),
+        &frame(5000),
+    );
     assert_eq!(d.status.phase, Some(Phase::Running));
 }
 
 #[test]
 fn busy_and_throttled_creates_requeue_without_failing_and_drop_the_marker() {
     let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
-    for (class, reason) in [(ErrorClass::Busy, "InstanceBusy"), (ErrorClass::Throttled, "Throttled")] {
-        let d = decide(&pending, Observation::CreateRejected(fail(class)), &frame(1));
+    for (class, reason) in [
+        (ErrorClass::Busy, "InstanceBusy"),
+        (ErrorClass::Throttled, "Throttled"),
+    ] {
+        let d = decide(
+            &pending,
+            Observation::CreateRejected(fail(class)),
+            &frame(1),
+        );
         assert_eq!(d.status.phase, Some(Phase::Pending));
-        assert_eq!(d.status.create_requested_at, None, "a refused create created nothing");
+        assert_eq!(
+            d.status.create_requested_at, None,
+            "a refused create created nothing"
+        );
         assert_eq!(ready(&d.status).1, reason);
         assert_eq!(d.requeue, Requeue::After(Duration::from_secs(15)));
         assert!(d.event.is_some(), "first {reason} is announced");
-        let again = decide(&d.status, Observation::CreateRejected(fail(class)), &frame(20));
+        let again = decide(
+            &d.status,
+            Observation::CreateRejected(fail(class)),
+            &frame(20),
+        );
         assert_eq!(again.event, None, "repeats are not");
     }
 }
@@ -151,7 +241,11 @@ fn busy_and_throttled_creates_requeue_without_failing_and_drop_the_marker() {
 #[test]
 fn terminal_create_errors_fail_the_resource() {
     let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
-    let d = decide(&pending, Observation::CreateRejected(fail(ErrorClass::Terminal)), &frame(1));
+    let d = decide(
+        &pending,
+        Observation::CreateRejected(fail(ErrorClass::Terminal)),
+        &frame(1),
+    );
     assert_eq!(d.status.phase, Some(Phase::Failed));
     assert_eq!(ready(&d.status).1, "CloudError");
     assert_eq!(d.requeue, Requeue::Never);
@@ -159,10 +253,17 @@ fn terminal_create_errors_fail_the_resource() {
 
 #[test]
 fn auth_errors_back_off_long() {
-    let d = decide(&OperationStatus::default(), Observation::CreateRejected(fail(ErrorClass::Auth)), &frame(0));
+    let d = decide(
+        &OperationStatus::default(),
+        Observation::CreateRejected(fail(ErrorClass::Auth)),
+        &frame(0),
+    );
     assert_eq!(ready(&d.status).1, "CredentialsError");
     assert_eq!(d.requeue, Requeue::After(Duration::from_secs(60)));
-    let w = Observation::Waiting { reason: reason::CREDENTIALS_ERROR, message: "Secret ns/x not found".into() };
+    let w = Observation::Waiting {
+        reason: reason::CREDENTIALS_ERROR,
+        message: "Secret ns/x not found".into(),
+    };
     let d = decide(&OperationStatus::default(), w, &frame(0));
     assert_eq!(d.status.phase, Some(Phase::Pending));
     assert_eq!(d.status.message.as_deref(), Some("Secret ns/x not found"));
@@ -172,22 +273,46 @@ fn auth_errors_back_off_long() {
 #[test]
 fn indeterminate_create_keeps_the_marker_for_adoption() {
     let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
-    let d = decide(&pending, Observation::CreateIndeterminate(fail(ErrorClass::Retryable)), &frame(1));
+    let d = decide(
+        &pending,
+        Observation::CreateIndeterminate(fail(ErrorClass::Retryable)),
+        &frame(1),
+    );
     assert_eq!(d.status.create_requested_at, Some(Time(ts(0))));
     assert_eq!(d.status.phase, Some(Phase::Pending));
-    assert_eq!(plan(&d.status, false, ts(2), Duration::from_secs(60)), Plan::Adopt { may_recreate: false });
+    assert_eq!(
+        plan(&d.status, false, ts(2), Duration::from_secs(60)),
+        Plan::Adopt {
+            may_recreate: false
+        }
+    );
 }
 
 #[test]
 fn adoption_resumes_running_or_finishes_at_once() {
     let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
-    let ids = OpIds { backup_id: Some("b9".into()), ..Default::default() };
-    let d = decide(&pending, Observation::Adopted { ids: ids.clone(), view: None, duplicates: vec![] }, &frame(5));
+    let ids = OpIds {
+        backup_id: Some("b9".into()),
+        ..Default::default()
+    };
+    let d = decide(
+        &pending,
+        Observation::Adopted {
+            ids: ids.clone(),
+            view: None,
+            duplicates: vec![],
+        },
+        &frame(5),
+    );
     assert_eq!(d.status.phase, Some(Phase::Running));
     assert_eq!(d.status.backup_id.as_deref(), Some("b9"));
     assert_eq!(d.status.create_requested_at, None);
     assert_eq!(d.event.map(|e| e.reason), Some("Adopted".into()));
-    let done = Observation::Adopted { ids, view: Some(view(OpState::Succeeded, "succeed")), duplicates: vec!["b10".into()] };
+    let done = Observation::Adopted {
+        ids,
+        view: Some(view(OpState::Succeeded, "succeed")),
+        duplicates: vec!["b10".into()],
+    };
     let d = decide(&pending, done, &frame(5));
     assert_eq!(d.status.phase, Some(Phase::Succeeded));
 }
@@ -202,7 +327,10 @@ fn new_job_invisible_is_pending_then_lost() {
 
 #[test]
 fn invalid_spec_fails_without_retry() {
-    let obs = Observation::Invalid { reason: reason::INVALID_SPEC, message: "spec.instanceId: must not be empty".into() };
+    let obs = Observation::Invalid {
+        reason: reason::INVALID_SPEC,
+        message: "spec.instanceId: must not be empty".into(),
+    };
     let d = decide(&OperationStatus::default(), obs, &frame(0));
     assert_eq!(d.status.phase, Some(Phase::Failed));
     assert_eq!(ready(&d.status).1, "InvalidSpec");
@@ -211,11 +339,23 @@ fn invalid_spec_fails_without_retry() {
 
 #[test]
 fn ready_transition_time_moves_only_when_truth_changes() {
-    let d1 = decide(&running(0), Observation::Progress(view(OpState::InProgress, "backuping")), &frame(10));
-    let d2 = decide(&d1.status, Observation::Progress(view(OpState::InProgress, "backuping")), &frame(20));
+    let d1 = decide(
+        &running(0),
+        Observation::Progress(view(OpState::InProgress, "backuping")),
+        &frame(10),
+    );
+    let d2 = decide(
+        &d1.status,
+        Observation::Progress(view(OpState::InProgress, "backuping")),
+        &frame(20),
+    );
     let t = |s: &OperationStatus| s.conditions[0].last_transition_time.clone();
     assert_eq!(t(&d1.status), t(&d2.status));
-    let d3 = decide(&d2.status, Observation::Progress(view(OpState::Succeeded, "succeed")), &frame(30));
+    let d3 = decide(
+        &d2.status,
+        Observation::Progress(view(OpState::Succeeded, "succeed")),
+        &frame(30),
+    );
     assert_eq!(t(&d3.status), Time(ts(30)));
     assert_eq!(d3.status.conditions.len(), 1);
 }

@@ -4,14 +4,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::ResourceExt;
 
 use crate::cloud::error::Error as CloudError;
 use crate::controller::cleanup::cleanup;
 use crate::controller::context::{Context, FINALIZER};
-use crate::controller::decide::{self, Decision, Failure, Frame, Observation, Plan, Requeue, reason};
+use crate::controller::decide::{
+    self, Decision, Failure, Frame, Observation, Plan, Requeue, reason,
+};
 use crate::controller::error::{Error, Result};
 use crate::controller::kube_io::{add_finalizer, apply_status, load_account, publish};
 use crate::controller::operation::{Operation, marker};
@@ -37,13 +39,20 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
         ctx.locks.release(obj.instance_id(), &owner);
         return cleanup(obj, ctx, &api).await;
     }
-    if obj.deletion_policy() == DeletionPolicy::Delete && !obj.finalizers().iter().any(|f| f == FINALIZER) {
+    if obj.deletion_policy() == DeletionPolicy::Delete
+        && !obj.finalizers().iter().any(|f| f == FINALIZER)
+    {
         // Before any cloud object exists, so a delete can never orphan one.
         add_finalizer(&api, obj).await?;
     }
     let status = obj.status().cloned().unwrap_or_default();
     let frame = frame::<K>(obj, ctx);
-    let step = decide::plan(&status, K::has_ids(&status), frame.now, ctx.settings.adopt_window);
+    let step = decide::plan(
+        &status,
+        K::has_ids(&status),
+        frame.now,
+        ctx.settings.adopt_window,
+    );
     if step == Plan::Done {
         ctx.locks.release(obj.instance_id(), &owner);
         return Ok(None);
@@ -77,7 +86,10 @@ async fn observe<K: Operation>(
     frame: &Frame<'_>,
 ) -> Result<(OperationStatus, Observation)> {
     if let Err(message) = obj.validate() {
-        let obs = Observation::Invalid { reason: reason::INVALID_SPEC, message };
+        let obs = Observation::Invalid {
+            reason: reason::INVALID_SPEC,
+            message,
+        };
         return Ok((status, obs));
     }
     let secret = obj
@@ -88,7 +100,10 @@ async fn observe<K: Operation>(
     let account = match load_account(ctx, &ns, &secret).await {
         Ok(a) => a,
         Err(Error::Credentials(message)) => {
-            let obs = Observation::Waiting { reason: reason::CREDENTIALS_ERROR, message };
+            let obs = Observation::Waiting {
+                reason: reason::CREDENTIALS_ERROR,
+                message,
+            };
             return Ok((status, obs));
         }
         Err(e) => return Err(e),
@@ -97,7 +112,11 @@ async fn observe<K: Operation>(
     let uid = obj.uid().ok_or(Error::MissingField("uid"))?;
     let marker = marker(&uid);
     match step {
-        Plan::Done => return Err(Error::Internal("terminal resource reached the cloud step".into())),
+        Plan::Done => {
+            return Err(Error::Internal(
+                "terminal resource reached the cloud step".into(),
+            ));
+        }
         Plan::Poll => {
             ctx.locks.hold(obj.instance_id(), owner);
             let obs = match obj.poll(ctx, &cloud, &status).await {
@@ -112,15 +131,30 @@ async fn observe<K: Operation>(
             Ok(found) if !found.is_empty() => {
                 ctx.locks.hold(obj.instance_id(), owner);
                 let mut found = found.into_iter();
-                let first = found.next().ok_or_else(|| Error::Internal("empty match".into()))?;
-                let duplicates = found.filter_map(|f| f.ids.backup_id.or(f.ids.restore_id)).collect();
-                let obs = Observation::Adopted { ids: first.ids, view: first.view, duplicates };
+                let first = found
+                    .next()
+                    .ok_or_else(|| Error::Internal("empty match".into()))?;
+                let duplicates = found
+                    .filter_map(|f| f.ids.backup_id.or(f.ids.restore_id))
+                    .collect();
+                let obs = Observation::Adopted {
+                    ids: first.ids,
+                    view: first.view,
+                    duplicates,
+                };
                 return Ok((status, obs));
             }
             Ok(_) if may_recreate => {}
             Ok(_) => {
-                let message = "confirming that an interrupted create did not reach the cloud".to_string();
-                return Ok((status, Observation::Waiting { reason: reason::CREATING, message }));
+                let message =
+                    "confirming that an interrupted create did not reach the cloud".to_string();
+                return Ok((
+                    status,
+                    Observation::Waiting {
+                        reason: reason::CREATING,
+                        message,
+                    },
+                ));
             }
             Err(e) => return Ok((status, Observation::LookupFailed(failure(&e)))),
         },
@@ -131,8 +165,17 @@ async fn observe<K: Operation>(
         Err(obs) => return Ok((status, obs)),
     };
     if let Err(holder) = ctx.locks.try_claim(obj.instance_id(), owner) {
-        let message = format!("waiting for {holder} to finish on instance {}", obj.instance_id());
-        return Ok((status, Observation::Waiting { reason: reason::INSTANCE_BUSY, message }));
+        let message = format!(
+            "waiting for {holder} to finish on instance {}",
+            obj.instance_id()
+        );
+        return Ok((
+            status,
+            Observation::Waiting {
+                reason: reason::INSTANCE_BUSY,
+                message,
+            },
+        ));
     }
     // Persist the marker BEFORE the cloud call: after a crash the next reconcile looks the object up.
     let pending = decide::mark_create_pending(&status, frame);
@@ -153,12 +196,17 @@ fn is_definite(e: &CloudError) -> bool {
     match e {
         CloudError::Api { status, .. } => *status < 500,
         CloudError::Auth(_) | CloudError::Config(_) => true,
-        CloudError::Network { .. } | CloudError::Timeout { .. } | CloudError::Decode { .. } => false,
+        CloudError::Network { .. } | CloudError::Timeout { .. } | CloudError::Decode { .. } => {
+            false
+        }
     }
 }
 
 fn failure(e: &CloudError) -> Failure {
-    Failure { class: e.class(), message: e.to_string() }
+    Failure {
+        class: e.class(),
+        message: e.to_string(),
+    }
 }
 
 /// Writes the decision, publishes its event, updates claims/schedule/metrics, and picks the requeue.
@@ -180,12 +228,12 @@ async fn finish<K: Operation>(
     if terminal {
         ctx.locks.release(obj.instance_id(), owner);
     }
-    if d.status.phase == Some(Phase::Succeeded) {
-        if let (Some(s), Some(c)) = (&d.status.started_at, &d.status.completed_at) {
-            let took: Duration = c.0.duration_since(s.0).try_into().unwrap_or_default();
-            ctx.scheduler.record(K::KIND_LABEL, obj.instance_id(), took);
-            ctx.metrics.backup_succeeded(K::KIND_LABEL, c.0.as_second());
-        }
+    if let (Some(Phase::Succeeded), Some(s), Some(c)) =
+        (d.status.phase, &d.status.started_at, &d.status.completed_at)
+    {
+        let took: Duration = c.0.duration_since(s.0).try_into().unwrap_or_default();
+        ctx.scheduler.record(K::KIND_LABEL, obj.instance_id(), took);
+        ctx.metrics.backup_succeeded(K::KIND_LABEL, c.0.as_second());
     }
     tracing::debug!(phase = ?d.status.phase, requeue = ?d.requeue, "reconciled");
     Ok(match d.requeue {
@@ -198,7 +246,12 @@ async fn finish<K: Operation>(
                 .as_ref()
                 .and_then(|s| Timestamp::now().duration_since(s.0).try_into().ok())
                 .unwrap_or_default();
-            let mut wait = ctx.scheduler.next_poll(K::KIND_LABEL, obj.instance_id(), elapsed, d.status.progress);
+            let mut wait = ctx.scheduler.next_poll(
+                K::KIND_LABEL,
+                obj.instance_id(),
+                elapsed,
+                d.status.progress,
+            );
             // Land the last poll on the deadline so a timeout is decided on a fresh answer.
             if let Some(left) = deadline_in {
                 wait = wait.min(left + ctx.settings.poll.margin);

@@ -29,9 +29,13 @@ where
         "kind": K::kind(&()),
         "status": status,
     });
-    api.patch_status(&obj.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&body))
-        .await
-        .map_err(Error::Kube)?;
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map_err(Error::Kube)?;
     Ok(())
 }
 
@@ -69,9 +73,13 @@ where
     let body = json!({
         "metadata": { "resourceVersion": obj.resource_version(), "finalizers": finalizers }
     });
-    api.patch(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&body))
-        .await
-        .map_err(Error::Kube)?;
+    api.patch(
+        &obj.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&body),
+    )
+    .await
+    .map_err(Error::Kube)?;
     Ok(())
 }
 
@@ -80,13 +88,24 @@ pub async fn load_account(ctx: &Context, namespace: &str, secret_name: &str) -> 
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     let secret = secrets.get_opt(secret_name).await.map_err(Error::Kube)?;
     let parsed = secret.map(|s| {
-        let data = s.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
-        Account::from_secret_data(&data).map_err(|e| Error::Credentials(format!("Secret {namespace}/{secret_name}: {e}")))
+        let data = s
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect();
+        Account::from_secret_data(&data)
+            .map_err(|e| Error::Credentials(format!("Secret {namespace}/{secret_name}: {e}")))
     });
     match (&ctx.simulated, parsed) {
         (None, Some(account)) => account,
-        (None, None) => Err(Error::Credentials(format!("Secret {namespace}/{secret_name} not found"))),
-        (Some(sim), Some(Ok(user))) => Ok(Account { dcs_api_version: user.dcs_api_version, ..sim.clone() }),
+        (None, None) => Err(Error::Credentials(format!(
+            "Secret {namespace}/{secret_name} not found"
+        ))),
+        (Some(sim), Some(Ok(user))) => Ok(Account {
+            dcs_api_version: user.dcs_api_version,
+            ..sim.clone()
+        }),
         (Some(sim), _) => Ok(sim.clone()),
     }
 }
@@ -97,7 +116,11 @@ where
     K: Resource<DynamicType = ()> + Serialize,
 {
     let event = Event {
-        type_: if note.warning { EventType::Warning } else { EventType::Normal },
+        type_: if note.warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
         reason: note.reason.clone(),
         note: Some(note.note.clone()),
         action: action.to_string(),

@@ -1,18 +1,18 @@
 //! Controllers for the four kinds and the machinery they share.
-pub mod instance_lock;
-pub mod list_cache;
-pub mod schedule;
 pub mod cleanup;
 pub mod context;
-pub mod decide;
-pub mod driver;
-pub mod error;
-pub mod kube_io;
-pub mod operation;
 pub mod db_backup;
 pub mod dcs;
 pub mod dcs_backup;
 pub mod dcs_restore;
+pub mod decide;
 #[cfg(test)]
 mod decide_tests;
+pub mod driver;
+pub mod error;
+pub mod instance_lock;
+pub mod kube_io;
+pub mod list_cache;
+pub mod operation;
 pub mod runner;
+pub mod schedule;

@@ -30,21 +30,46 @@ pub trait Operation: BackupResource {
 
     /// Checks before a create that may hold the resource back or fail it (`Err(observation)`), and
     /// resolves what the create needs from elsewhere (a restore's backup id).
-    fn precheck(&self, _ctx: &Context, _cloud: &CloudClient) -> impl Future<Output = Result<Result<Prepared, Observation>>> + Send {
+    fn precheck(
+        &self,
+        _ctx: &Context,
+        _cloud: &CloudClient,
+    ) -> impl Future<Output = Result<Result<Prepared, Observation>>> + Send {
         async { Ok(Ok(None)) }
     }
 
     /// Starts the cloud operation, putting `marker` into the object (remark, description or name).
-    fn create(&self, ctx: &Context, cloud: &CloudClient, marker: &str, prepared: &Prepared) -> impl Future<Output = Result<Result<OpIds, CloudError>>> + Send;
+    fn create(
+        &self,
+        ctx: &Context,
+        cloud: &CloudClient,
+        marker: &str,
+        prepared: &Prepared,
+    ) -> impl Future<Output = Result<Result<OpIds, CloudError>>> + Send;
 
     /// Finds objects carrying `marker` (after a crash between create and status write), oldest first.
-    fn find(&self, ctx: &Context, cloud: &CloudClient, marker: &str) -> impl Future<Output = Result<Vec<Found>, CloudError>> + Send;
+    fn find(
+        &self,
+        ctx: &Context,
+        cloud: &CloudClient,
+        marker: &str,
+    ) -> impl Future<Output = Result<Vec<Found>, CloudError>> + Send;
 
     /// Observes the running operation; `None` when the cloud does not list it (yet).
-    fn poll(&self, ctx: &Context, cloud: &CloudClient, status: &OperationStatus) -> impl Future<Output = Result<Option<OpView>, CloudError>> + Send;
+    fn poll(
+        &self,
+        ctx: &Context,
+        cloud: &CloudClient,
+        status: &OperationStatus,
+    ) -> impl Future<Output = Result<Option<OpView>, CloudError>> + Send;
 
     /// Deletes the cloud object named by `ids` (deletionPolicy Delete); not found counts as deleted by the caller.
-    fn delete(&self, _ctx: &Context, _cloud: &CloudClient, _ids: &OpIds) -> impl Future<Output = Result<(), CloudError>> + Send {
+    fn delete(
+        &self,
+        _ctx: &Context,
+        _cloud: &CloudClient,
+        _ids: &OpIds,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send {
         async { Ok(()) }
     }
 }
@@ -59,6 +84,9 @@ pub fn marker(uid: &str) -> String {
 mod tests {
     #[test]
     fn marker_is_compact_and_stable() {
-        assert_eq!(super::marker("0d9c5f3e-1111-4a2b-9c3d-2e4f5a6b7c8d"), "k8s:0d9c5f3e11114a2b9c3d2e4f5a6b7c8d");
+        assert_eq!(
+            super::marker("0d9c5f3e-1111-4a2b-9c3d-2e4f5a6b7c8d"),
+            "k8s:0d9c5f3e11114a2b9c3d2e4f5a6b7c8d"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Starts one kube-runtime Controller per kind (and per watched namespace) over the shared context.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::{BoxFuture, join_all};
 use futures::{FutureExt, StreamExt};
@@ -14,7 +15,7 @@ use crate::controller::context::Context;
 use crate::controller::driver::{error_policy, reconcile};
 use crate::controller::error::Error;
 use crate::controller::operation::Operation;
-use crate::crd::{DcsBackup, DcsRestore, DdsBackup, TaurusDbBackup};
+use crate::crd::{DcsBackup, DcsRestore, DdsBackup, Phase, TaurusDbBackup};
 
 /// What to watch and how hard to work.
 #[derive(Debug, Clone)]
@@ -29,7 +30,12 @@ pub struct RunOptions {
 pub type Shutdown = futures::future::Shared<BoxFuture<'static, ()>>;
 
 /// Runs every controller until `shutdown`; `on_synced` fires once all caches are filled.
-pub async fn run(ctx: Arc<Context>, opts: RunOptions, shutdown: Shutdown, on_synced: impl FnOnce() + Send) {
+pub async fn run(
+    ctx: Arc<Context>,
+    opts: RunOptions,
+    shutdown: Shutdown,
+    on_synced: impl FnOnce() + Send,
+) {
     let mut runs: Vec<BoxFuture<'static, ()>> = Vec::new();
     let mut stores: Vec<BoxFuture<'static, ()>> = Vec::new();
     add::<DcsBackup>(&ctx, &opts, &shutdown, &mut runs, &mut stores);
@@ -47,7 +53,10 @@ fn apis<K: Operation>(ctx: &Context, opts: &RunOptions) -> Vec<Api<DeserializeGu
     if opts.namespaces.is_empty() {
         vec![Api::all(ctx.client.clone())]
     } else {
-        opts.namespaces.iter().map(|ns| Api::namespaced(ctx.client.clone(), ns)).collect()
+        opts.namespaces
+            .iter()
+            .map(|ns| Api::namespaced(ctx.client.clone(), ns))
+            .collect()
     }
 }
 
@@ -63,14 +72,19 @@ fn add<K: Operation>(
             .with_config(controller::Config::default().concurrency(opts.concurrency))
             .graceful_shutdown_on(shutdown.clone());
         let store: Store<DeserializeGuard<K>> = ctrl.store();
+        runs.push(count_phases(store.clone(), ctx.clone(), shutdown.clone()).boxed());
         stores.push(async move { store.wait_until_ready().await.unwrap_or(()) }.boxed());
         let ctx = ctx.clone();
         runs.push(
             ctrl.run(guarded_reconcile::<K>, guarded_error_policy::<K>, ctx)
                 .for_each(|res| async move {
                     match res {
-                        Ok((obj, _)) => tracing::trace!(kind = K::KIND_LABEL, name = %obj.name, "reconciled"),
-                        Err(e) => tracing::debug!(kind = K::KIND_LABEL, error = %e, "controller event"),
+                        Ok((obj, _)) => {
+                            tracing::trace!(kind = K::KIND_LABEL, name = %obj.name, "reconciled")
+                        }
+                        Err(e) => {
+                            tracing::debug!(kind = K::KIND_LABEL, error = %e, "controller event")
+                        }
                     }
                 })
                 .boxed(),
@@ -78,8 +92,41 @@ fn add<K: Operation>(
     }
 }
 
+/// Keeps the `resources{kind,phase}` gauge current from the controller's cache (no API calls).
+async fn count_phases<K: Operation>(
+    store: Store<DeserializeGuard<K>>,
+    ctx: Arc<Context>,
+    shutdown: Shutdown,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(15));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = &mut shutdown => return,
+        }
+        let mut counts = [
+            ("Pending", 0i64),
+            ("Running", 0),
+            ("Succeeded", 0),
+            ("Failed", 0),
+        ];
+        for obj in store.state() {
+            let Ok(k) = &obj.0 else { continue };
+            let phase = k.status().and_then(|s| s.phase).unwrap_or(Phase::Pending);
+            if let Some(slot) = counts.iter_mut().find(|(p, _)| *p == phase.as_str()) {
+                slot.1 += 1;
+            }
+        }
+        ctx.metrics.set_phase_counts(K::KIND_LABEL, &counts);
+    }
+}
+
 /// An object that does not deserialise (e.g. written past the schema) is reported, never retried in a loop.
-async fn guarded_reconcile<K: Operation>(obj: Arc<DeserializeGuard<K>>, ctx: Arc<Context>) -> Result<Action, Error> {
+async fn guarded_reconcile<K: Operation>(
+    obj: Arc<DeserializeGuard<K>>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
     match &obj.0 {
         Ok(k) => reconcile(Arc::new(k.clone()), ctx).await,
         Err(invalid) => {
@@ -96,7 +143,11 @@ async fn guarded_reconcile<K: Operation>(obj: Arc<DeserializeGuard<K>>, ctx: Arc
     }
 }
 
-fn guarded_error_policy<K: Operation>(obj: Arc<DeserializeGuard<K>>, err: &Error, ctx: Arc<Context>) -> Action {
+fn guarded_error_policy<K: Operation>(
+    obj: Arc<DeserializeGuard<K>>,
+    err: &Error,
+    ctx: Arc<Context>,
+) -> Action {
     match &obj.0 {
         Ok(k) => error_policy(Arc::new(k.clone()), err, ctx),
         Err(_) => Action::await_change(),

@@ -1,0 +1,195 @@
+//! `run`: wires configuration, Kubernetes client, cloud clients, HTTP endpoints, leader election
+//! and the controllers together, and shuts them down gracefully.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use futures::FutureExt;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::Api;
+use kube::runtime::events::Reporter;
+use tokio::sync::watch;
+
+use crate::cloud::account::Account;
+use crate::cloud::client::CloudClients;
+use crate::cloud::transport::{CallObserver, TransportConfig};
+use crate::config::RunArgs;
+use crate::controller::context::{Context, FIELD_MANAGER, Settings};
+use crate::controller::runner::{self, RunOptions, Shutdown};
+use crate::controller::schedule::PollPolicy;
+use crate::http::{HttpState, Readiness};
+use crate::leader::{self, LeaderConfig};
+use crate::metrics::Metrics;
+
+/// Exits with a message naming every CRD that is not installed.
+pub async fn check_crds(client: &kube::Client) -> anyhow::Result<()> {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let mut missing = Vec::new();
+    for crd in crate::crd::all_crds() {
+        let name = crd.metadata.name.unwrap_or_default();
+        if api
+            .get_opt(&name)
+            .await
+            .with_context(|| format!("checking CRD {name}"))?
+            .is_none()
+        {
+            missing.push(name);
+        }
+    }
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "these CRDs are not installed: {}. Install them with `kubectl apply -f crds/` or the Helm chart",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Controller settings from the command line.
+pub fn settings(args: &RunArgs) -> Settings {
+    Settings {
+        default_credentials_secret: args.default_credentials_secret.clone(),
+        poll: PollPolicy {
+            interval: args.poll_interval,
+            max_interval: args.poll_max_interval,
+            ..PollPolicy::default()
+        },
+        ..Settings::default()
+    }
+}
+
+/// Runs the operator until SIGTERM/SIGINT. `simulated` points every account at a simulator.
+pub async fn run(args: RunArgs, simulated: Option<Account>) -> anyhow::Result<()> {
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to the Kubernetes API")?;
+    check_crds(&client).await?;
+    let metrics = Arc::new(Metrics::new());
+    let readiness = Arc::new(Readiness::new());
+    let transport = TransportConfig {
+        request_timeout: args.cloud_request_timeout,
+        rate_per_second: args.cloud_rate_per_second,
+        ..TransportConfig::default()
+    };
+    let observer: Arc<dyn CallObserver> = metrics.clone();
+    let clouds = CloudClients::new(transport, Some(observer));
+    let identity = leader::identity(args.pod_name.as_deref());
+    let reporter = Reporter {
+        controller: FIELD_MANAGER.into(),
+        instance: Some(identity.clone()),
+    };
+    let mut ctx = Context::new(
+        client.clone(),
+        clouds,
+        settings(&args),
+        metrics.clone(),
+        reporter,
+    );
+    if let Some(account) = simulated {
+        ctx = ctx.simulated(account);
+    }
+    let ctx = Arc::new(ctx);
+    let opts = RunOptions {
+        namespaces: args
+            .watched_namespaces()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        concurrency: args.concurrency,
+    };
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested; finishing in-flight reconciles");
+        let _ = stop_tx.send(true);
+    });
+    let stopped = wait_for(stop_rx.clone(), true);
+
+    let listener = tokio::net::TcpListener::bind(args.metrics_addr)
+        .await
+        .with_context(|| format!("binding the metrics address {}", args.metrics_addr))?;
+    let state = HttpState {
+        metrics: metrics.clone(),
+        readiness: readiness.clone(),
+    };
+    let http = tokio::spawn(crate::http::serve(listener, state, stopped.clone()));
+
+    if !args.leader_election {
+        readiness.set_leadership_known(true);
+        metrics.set_leader(true);
+        let synced = readiness.clone();
+        runner::run(ctx, opts, stopped.clone(), move || {
+            synced.set_caches_synced(true)
+        })
+        .await;
+    } else {
+        let cfg = LeaderConfig {
+            lease_name: args.lease_name.clone(),
+            lease_namespace: args.lease_namespace().to_string(),
+            identity,
+        };
+        let leadership = leader::start(client, &cfg)
+            .await
+            .context("starting leader election")?;
+        readiness.set_leadership_known(true);
+        let is_leader = leadership.receiver();
+        loop {
+            // A standby is ready (it serves metrics and can take over); it starts no controllers.
+            readiness.set_caches_synced(true);
+            tokio::select! {
+                _ = wait_for(is_leader.clone(), true) => {}
+                _ = stopped.clone() => break,
+            }
+            tracing::info!(identity = %cfg.identity, "became leader; starting controllers");
+            metrics.set_leader(true);
+            readiness.set_caches_synced(false);
+            let lost: Shutdown =
+                futures::future::select(wait_for(is_leader.clone(), false), stopped.clone())
+                    .map(|_| ())
+                    .boxed()
+                    .shared();
+            let synced = readiness.clone();
+            runner::run(ctx.clone(), opts.clone(), lost, move || {
+                synced.set_caches_synced(true)
+            })
+            .await;
+            metrics.set_leader(false);
+            if *stop_rx.borrow() {
+                break;
+            }
+            tracing::warn!("lost leadership; controllers stopped, standing by");
+        }
+        if let Err(e) = leadership.shutdown().await {
+            tracing::warn!(error = %e, "leader lease release");
+        }
+    }
+    http.await
+        .context("metrics server task")?
+        .context("metrics server")?;
+    Ok(())
+}
+
+/// Completes once `rx` holds `want` (or its sender is gone).
+fn wait_for(mut rx: watch::Receiver<bool>, want: bool) -> Shutdown {
+    async move {
+        let _ = rx.wait_for(|v| *v == want).await;
+    }
+    .boxed()
+    .shared()
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c().map(|_| ());
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+            }
+            Err(_) => ctrl_c.await,
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
+}
