@@ -7,4 +7,5 @@ pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod operator;
+pub mod sim;
 pub mod telemetry;
