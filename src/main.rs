@@ -21,8 +21,13 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     if !args.simulate {
         return operator::run(args, None).await;
     }
-    let cfg = SimConfig { backup_duration: Duration::from_secs(args.sim_backup_seconds), ..SimConfig::default() };
-    let sim = Simulator::start(cfg).await.context("starting the embedded cloud simulator")?;
+    let cfg = SimConfig {
+        backup_duration: Duration::from_secs(args.sim_backup_seconds),
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(cfg)
+        .await
+        .context("starting the embedded cloud simulator")?;
     tracing::warn!(
         url = %sim.base_url(),
         "THE CLOUD IS SIMULATED: --simulate sends every cloud call to an in-process simulator; no real backup is made"
@@ -70,7 +75,10 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     let base = format!("http://{}", listener.local_addr()?);
     println!("cloud simulator listening on {base}");
     println!("  endpoints: iam={base}/iam dcs={base}/dcs dds={base}/dds taurus={base}/taurus");
-    println!("  region={} backup-seconds={}", cfg.region, args.backup_seconds);
+    println!(
+        "  region={} backup-seconds={}",
+        cfg.region, args.backup_seconds
+    );
     if !defaulted.is_empty() {
         println!("  defaults: {}", defaulted.join(" "));
     }

@@ -1,10 +1,10 @@
-//! A small in-memory Kubernetes API server for tests and benchmarks: enough of the API for the
-//! operator's calls (GET objects and Secrets, server-side-apply status, merge-patch finalizers with
-//! resourceVersion preconditions, events), with a request log to assert on.
+//! An in-memory Kubernetes API server behind kube's `tower_test` mock service, for reconcile tests
+//! and benchmarks: it answers the operator's calls (GET objects and Secrets, server-side-apply
+//! status, merge-patch finalizers with resourceVersion preconditions, events) from a small object
+//! store, and logs every request so tests can assert the exact patches and events.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -27,7 +27,9 @@ struct State {
     calls: Vec<Call>,
     events: Vec<Value>,
     next_rv: u64,
-    /// Fail the next N status writes with 500 (crash-window tests).
+    /// Status writes to let through before failing (crash-window tests).
+    pass_status_writes: usize,
+    /// Status writes to fail with 500 after those.
     fail_status_writes: usize,
 }
 
@@ -47,12 +49,21 @@ impl FakeApi {
         Self::default()
     }
 
-    /// A kube Client whose every request this fake answers.
+    /// A kube Client whose every request this fake answers (needs a tokio runtime).
     pub fn client(&self) -> kube::Client {
+        let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let me = self.clone();
-        let svc = tower::service_fn(move |req: Request<Body>| {
-            let me = me.clone();
-            async move { Ok::<_, Infallible>(me.handle(req).await) }
+        tokio::spawn(async move {
+            while let Some((req, send)) = handle.next_request().await {
+                let resp = me.handle(req).await;
+                let (parts, body) = resp.into_parts();
+                let bytes = body
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                send.send_response(Response::from_parts(parts, Body::from(bytes.to_vec())));
+            }
         });
         kube::Client::new(svc, "default")
     }
@@ -81,7 +92,9 @@ impl FakeApi {
         let gone = match s.objects.get_mut(path) {
             Some(o) => {
                 o["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
-                o["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty())
+                o["metadata"]["finalizers"]
+                    .as_array()
+                    .is_none_or(|f| f.is_empty())
             }
             None => false,
         };
@@ -100,20 +113,34 @@ impl FakeApi {
 
     /// Event reasons, in order.
     pub fn event_reasons(&self) -> Vec<String> {
-        self.events().iter().map(|e| e["reason"].as_str().unwrap_or_default().to_string()).collect()
+        self.events()
+            .iter()
+            .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
+            .collect()
     }
 
-    pub fn fail_next_status_writes(&self, n: usize) {
-        self.state.lock().unwrap().fail_status_writes = n;
+    /// Lets `pass` status writes through, then fails `fail` of them (a crash between two writes).
+    pub fn fail_status_writes(&self, pass: usize, fail: usize) {
+        let mut s = self.state.lock().unwrap();
+        s.pass_status_writes = pass;
+        s.fail_status_writes = fail;
     }
 
     async fn handle(&self, req: Request<Body>) -> Response<Full<Bytes>> {
         let (parts, body) = req.into_parts();
-        let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let bytes = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let path = parts.uri.path().to_string();
         let mut s = self.state.lock().unwrap();
-        s.calls.push(Call { method: parts.method.clone(), path: path.clone(), body: body.clone() });
+        s.calls.push(Call {
+            method: parts.method.clone(),
+            path: path.clone(),
+            body: body.clone(),
+        });
         match parts.method {
             Method::GET => match s.objects.get(&path) {
                 Some(o) => reply(StatusCode::OK, o),
@@ -127,7 +154,9 @@ impl FakeApi {
             }
             Method::PATCH if path.contains("/events/") => reply(StatusCode::OK, &body),
             Method::PATCH if path.ends_with("/status") => {
-                if s.fail_status_writes > 0 {
+                if s.pass_status_writes > 0 {
+                    s.pass_status_writes -= 1;
+                } else if s.fail_status_writes > 0 {
                     s.fail_status_writes -= 1;
                     return status_error(StatusCode::INTERNAL_SERVER_ERROR, "injected failure");
                 }
@@ -160,7 +189,9 @@ impl FakeApi {
                 o["metadata"]["resourceVersion"] = json!(rv);
                 let out = o.clone();
                 let deleted = !out["metadata"]["deletionTimestamp"].is_null()
-                    && out["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty());
+                    && out["metadata"]["finalizers"]
+                        .as_array()
+                        .is_none_or(|f| f.is_empty());
                 if deleted {
                     s.objects.remove(&path);
                 }

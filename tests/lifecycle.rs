@@ -1,0 +1,85 @@
+//! Whole lifecycles of every kind, driven through the real reconcilers against the cloud simulator
+//! (over HTTP) and the in-memory API server.
+
+#[path = "support/fake_api.rs"]
+mod fake_api;
+#[path = "support/harness.rs"]
+mod harness;
+
+use harness::Harness;
+use hwcloud_backup_operator::crd::{DcsBackup, DcsRestore, Phase};
+use serde_json::json;
+
+#[tokio::test]
+async fn dcs_backup_runs_to_succeeded_with_one_cloud_backup() {
+    let h = Harness::new().await;
+    let path = h.create(
+        "DcsBackup",
+        "dcsbackups",
+        "nightly",
+        json!({"instanceId": "redis-1", "remark": "nightly"}),
+    );
+    h.drive::<DcsBackup>(&path, 50).await;
+    let st = h.status(&path);
+    assert_eq!(st.phase, Some(Phase::Succeeded));
+    let id = st.backup_id.clone().expect("backup id");
+    assert!(st.size_bytes.is_some_and(|s| s > 0), "{st:?}");
+    assert!(st.started_at.is_some() && st.completed_at.is_some());
+    assert_eq!(
+        st.conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .map(|c| c.status.as_str()),
+        Some("True")
+    );
+    let backups = h.sim.backups();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(backups[0].backup_id, id);
+    let uid = h.api.get(&path).unwrap()["metadata"]["uid"]
+        .as_str()
+        .unwrap()
+        .replace('-', "");
+    assert!(
+        backups[0]
+            .description_or_remark
+            .starts_with("nightly [k8s:"),
+        "{}",
+        backups[0].description_or_remark
+    );
+    assert!(backups[0].description_or_remark.contains(&uid));
+    assert_eq!(
+        h.api.event_reasons(),
+        vec!["BackupStarted", "BackupSucceeded"]
+    );
+    assert_eq!(h.cloud_calls("create_backup"), 1);
+}
+
+#[tokio::test]
+async fn dcs_restore_waits_for_its_backup_then_restores() {
+    let h = Harness::new().await;
+    let backup = h.create(
+        "DcsBackup",
+        "dcsbackups",
+        "b1",
+        json!({"instanceId": "redis-1"}),
+    );
+    let restore = h.create(
+        "DcsRestore",
+        "dcsrestores",
+        "r1",
+        json!({"instanceId": "redis-1", "backupRef": {"name": "b1"}}),
+    );
+    // The restore comes first and must wait, without touching the cloud's restore API.
+    h.step::<DcsRestore>(&restore).await;
+    let st = h.status(&restore);
+    assert_eq!(st.phase, Some(Phase::Pending));
+    assert_eq!(st.conditions[0].reason, "WaitingForBackup");
+    h.drive::<DcsBackup>(&backup, 50).await;
+    h.drive::<DcsRestore>(&restore, 50).await;
+    let st = h.status(&restore);
+    assert_eq!(st.phase, Some(Phase::Succeeded), "{st:?}");
+    assert_eq!(st.backup_id, h.status(&backup).backup_id);
+    assert!(st.restore_id.is_some());
+    assert_eq!(h.cloud_calls("create_restore"), 1);
+    assert_eq!(h.sim.restores().len(), 1);
+}
