@@ -202,13 +202,13 @@ fn dcs_backup() {
         ("rdb", json!({"backupFormat": "rdb"}), Expect::Valid),
         (
             "longest remark",
-            json!({"remark": "r".repeat(128)}),
+            json!({"remark": "r".repeat(80)}),
             Expect::Valid,
         ),
         (
             "remark too long",
-            json!({"remark": "r".repeat(129)}),
-            err("spec.remark", &max_len_msg(128)),
+            json!({"remark": "r".repeat(81)}),
+            err("spec.remark", &max_len_msg(80)),
         ),
         (
             "unknown format",
@@ -228,7 +228,7 @@ fn dcs_restore() {
         ("by reference", by_ref, Expect::Valid),
         (
             "with remark",
-            json!({"remark": "r".repeat(128)}),
+            json!({"remark": "r".repeat(80)}),
             Expect::Valid,
         ),
         (
@@ -258,8 +258,8 @@ fn dcs_restore() {
         ),
         (
             "remark too long",
-            json!({"remark": "r".repeat(129)}),
-            err("spec.remark", &max_len_msg(128)),
+            json!({"remark": "r".repeat(81)}),
+            err("spec.remark", &max_len_msg(80)),
         ),
     ]);
     check::<DcsRestore>("DcsRestore", &base, &cases);
@@ -285,7 +285,7 @@ fn db_backup_cases() -> Vec<(&'static str, Value, Expect)> {
         ),
         (
             "longest description",
-            json!({"description": "d".repeat(256)}),
+            json!({"description": "d".repeat(200)}),
             Expect::Valid,
         ),
         (
@@ -325,8 +325,8 @@ fn db_backup_cases() -> Vec<(&'static str, Value, Expect)> {
         ),
         (
             "description too long",
-            json!({"description": "d".repeat(257)}),
-            err("spec.description", &max_len_msg(256)),
+            json!({"description": "d".repeat(201)}),
+            err("spec.description", &max_len_msg(200)),
         ),
     ]);
     cases

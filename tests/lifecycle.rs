@@ -87,16 +87,29 @@ async fn dcs_restore_waits_for_its_backup_then_restores() {
 #[tokio::test]
 async fn dds_backup_runs_to_succeeded_with_job_and_size() {
     let h = Harness::new().await;
-    let path = h.create("DdsBackup", "ddsbackups", "mongo-daily", json!({"instanceId": "mongo-1", "description": "daily"}));
-    h.drive::<hwcloud_backup_operator::crd::DdsBackup>(&path, 50).await;
+    let path = h.create(
+        "DdsBackup",
+        "ddsbackups",
+        "mongo-daily",
+        json!({"instanceId": "mongo-1", "description": "daily"}),
+    );
+    h.drive::<hwcloud_backup_operator::crd::DdsBackup>(&path, 50)
+        .await;
     let st = h.status(&path);
     assert_eq!(st.phase, Some(Phase::Succeeded), "{st:?}");
     assert!(st.job_id.is_some() && st.backup_id.is_some());
-    assert!(st.size_bytes.is_some_and(|s| s > 0 && s % 1024 == 0), "DDS reports KB: {st:?}");
+    assert!(
+        st.size_bytes.is_some_and(|s| s > 0 && s % 1024 == 0),
+        "DDS reports KB: {st:?}"
+    );
     let backups = h.sim.backups();
     assert_eq!(backups.len(), 1);
     assert_eq!(backups[0].service, "dds");
-    assert!(backups[0].name.starts_with("k8s-team-a-mongo-daily-"), "{}", backups[0].name);
+    assert!(
+        backups[0].name.starts_with("k8s-team-a-mongo-daily-"),
+        "{}",
+        backups[0].name
+    );
     assert!(backups[0].description_or_remark.starts_with("daily k8s:"));
     assert_eq!(h.cloud_calls("create_backup"), 1);
 }
@@ -106,10 +119,15 @@ async fn taurusdb_backup_runs_to_succeeded_with_a_chosen_name() {
     let h = Harness::new().await;
     let spec = json!({"instanceId": "taurus-1", "backupName": "before-upgrade"});
     let path = h.create("TaurusDbBackup", "taurusdbbackups", "pre-upgrade", spec);
-    h.drive::<hwcloud_backup_operator::crd::TaurusDbBackup>(&path, 50).await;
+    h.drive::<hwcloud_backup_operator::crd::TaurusDbBackup>(&path, 50)
+        .await;
     let st = h.status(&path);
     assert_eq!(st.phase, Some(Phase::Succeeded), "{st:?}");
-    assert!(st.size_bytes.is_some_and(|s| s > 0 && s % (1024 * 1024) == 0), "TaurusDB reports MB: {st:?}");
+    assert!(
+        st.size_bytes
+            .is_some_and(|s| s > 0 && s % (1024 * 1024) == 0),
+        "TaurusDB reports MB: {st:?}"
+    );
     let backups = h.sim.backups();
     assert_eq!(backups.len(), 1);
     assert_eq!(backups[0].service, "taurus");

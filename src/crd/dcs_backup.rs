@@ -61,10 +61,10 @@ pub struct DcsBackupSpec {
     /// `Retain` keeps the cloud backup when this resource is deleted; `Delete` deletes it.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
-    /// Free-text note stored with the backup (at most 128 characters). The operator appends a
+    /// Free-text note stored with the backup (at most 80 characters). The operator appends a
     /// short marker that ties the cloud backup to this resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 128))]
+    #[schemars(length(max = 80))]
     pub remark: Option<String>,
     /// File format of the backup (see [`DcsBackupFormat`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]

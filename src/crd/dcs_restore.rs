@@ -70,10 +70,10 @@ pub struct DcsRestoreSpec {
     #[schemars(length(max = 64))]
     #[x_kube(validation = Rule::new(BACKUP_ID_RULE).message(BACKUP_ID_MSG))]
     pub backup_id: Option<String>,
-    /// Free-text note stored with the restore record (at most 128 characters). The operator
+    /// Free-text note stored with the restore record (at most 80 characters). The operator
     /// appends a short marker that ties the cloud restore to this resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 128))]
+    #[schemars(length(max = 80))]
     pub remark: Option<String>,
 }
 

@@ -67,9 +67,9 @@ pub struct DdsBackupSpec {
     #[schemars(length(max = 64))]
     #[x_kube(validation = Rule::new(BACKUP_NAME_RULE).message(BACKUP_NAME_MSG))]
     pub backup_name: Option<String>,
-    /// Description stored with the backup: at most 256 characters, none of `> ! < " & ' =`.
+    /// Description stored with the backup: at most 200 characters (the operator appends a marker; the cloud allows 256), none of `> ! < " & ' =`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 256))]
+    #[schemars(length(max = 200))]
     #[x_kube(validation = Rule::new(DESCRIPTION_RULE).message(DESCRIPTION_MSG))]
     pub description: Option<String>,
 }

@@ -55,11 +55,13 @@ pub const DESCRIPTION_FORBIDDEN: &[char] = &['>', '!', '<', '"', '&', '\'', '=']
 pub const DESCRIPTION_RULE: &str = r#"!self.matches('[>!<"&\'=]')"#;
 /// Message of [`DESCRIPTION_RULE`].
 pub const DESCRIPTION_MSG: &str = r#"must not contain any of the characters > ! < " & ' ="#;
-/// Schema `maxLength` of `description`.
-pub const DESCRIPTION_MAX_LEN: usize = 256;
+/// Schema `maxLength` of `description`: the cloud takes 256, and the operator appends a
+/// 37-character marker (` k8s:<uid>`) that ties the backup to its resource.
+pub const DESCRIPTION_MAX_LEN: usize = 200;
 
-/// Schema `maxLength` of the DCS `remark`.
-pub const REMARK_MAX_LEN: usize = 128;
+/// Schema `maxLength` of the DCS `remark`: room is left for the 39-character marker (` [k8s:<uid>]`)
+/// within the cloud's 128.
+pub const REMARK_MAX_LEN: usize = 80;
 
 /// `DcsRestore` names its backup one way or the other, never both.
 pub const EXACTLY_ONE_BACKUP_RULE: &str = "has(self.backupRef) != has(self.backupId)";
