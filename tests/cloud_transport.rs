@@ -612,7 +612,7 @@ async fn project_id_is_looked_up_once_by_region_with_a_signed_request() {
             ("tb", "tj")
         );
     }
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 3, "one lookup, two creates");
     assert_eq!(seen[0].query.as_deref(), Some("name=eu-de"));
     assert_eq!(seen[0].header("x-project-id"), None);
