@@ -1,2 +1,3 @@
 //! hwcloud-backup-operator: Kubernetes operator for Huawei Cloud / OTC database backups.
 pub mod cloud;
+pub mod sim;

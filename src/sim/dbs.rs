@@ -1,0 +1,1 @@
+//! Shared DDS/TaurusDB logic (in progress).

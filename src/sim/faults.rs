@@ -1,0 +1,160 @@
+//! Fault injection and call naming: what the front door does before any service sees a request.
+
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use rand::Rng;
+
+use super::Faults;
+use super::reply::api_error;
+
+/// What happens to one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Injected {
+    /// Served normally.
+    None,
+    /// The connection is closed without an answer.
+    Drop,
+    /// 429 `APIGW.0308`.
+    Throttle,
+    /// 500 `SYS.0500`.
+    Internal,
+}
+
+/// Rolls the dice for one request.
+pub(crate) fn decide(f: &Faults) -> Injected {
+    let mut rng = rand::rng();
+    if f.drop_rate > 0.0 && rng.random::<f64>() < f.drop_rate {
+        Injected::Drop
+    } else if f.error_rate > 0.0 && rng.random::<f64>() < f.error_rate {
+        if rng.random_bool(0.5) {
+            Injected::Throttle
+        } else {
+            Injected::Internal
+        }
+    } else {
+        Injected::None
+    }
+}
+
+/// The answer for an injected error (`None` for `Injected::None` and `Injected::Drop`).
+pub(crate) fn error_response(i: Injected) -> Option<Response> {
+    match i {
+        Injected::Throttle => Some(api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "APIGW.0308",
+            "The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 second",
+        )),
+        Injected::Internal => Some(api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "SYS.0500",
+            "internal error",
+        )),
+        Injected::None | Injected::Drop => None,
+    }
+}
+
+/// `(service, operation)` of a request, for the call log. Paths are as received (with the prefix).
+pub(crate) fn classify(method: &Method, path: &str) -> (&'static str, &'static str) {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let service = match segs.first().copied() {
+        Some("iam") => "iam",
+        Some("dcs") => "dcs",
+        Some("dds") => "dds",
+        Some("taurus") => "taurus",
+        _ => return ("unknown", "unknown"),
+    };
+    let rest = &segs[1..];
+    let m = method.as_str();
+    let op = match (service, rest) {
+        ("iam", [_, "auth", "tokens"]) if m == "POST" => "token",
+        ("iam", [_, "projects"]) if m == "GET" => "list_projects",
+        ("dcs", [_, _, "instances", _, "backups"]) => match m {
+            "POST" => "create_backup",
+            "GET" => "list_backups",
+            _ => "unknown",
+        },
+        ("dcs", [_, _, "instances", _, "backups", _]) if m == "DELETE" => "delete_backup",
+        ("dcs", [_, _, "instances", _, "restores"]) => match m {
+            "POST" => "create_restore",
+            "GET" => "list_restores",
+            _ => "unknown",
+        },
+        ("dds", [_, _, "backups"]) if m == "POST" => "create_backup",
+        ("taurus", [_, _, "backups", "create"]) if m == "POST" => "create_backup",
+        ("dds" | "taurus", [_, _, "backups"]) if m == "GET" => "list_backups",
+        ("dds" | "taurus", [_, _, "backups", _]) if m == "DELETE" => "delete_backup",
+        ("dds" | "taurus", [_, _, "jobs"]) if m == "GET" => "get_job",
+        _ => "unknown",
+    };
+    (service, op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_named_per_documented_route() {
+        let c = |m: Method, p: &str| classify(&m, p);
+        assert_eq!(c(Method::POST, "/iam/v3/auth/tokens"), ("iam", "token"));
+        assert_eq!(c(Method::GET, "/iam/v3/projects"), ("iam", "list_projects"));
+        assert_eq!(
+            c(Method::POST, "/dcs/v2/p/instances/i/backups"),
+            ("dcs", "create_backup")
+        );
+        assert_eq!(
+            c(Method::GET, "/dcs/v1.0/p/instances/i/backups"),
+            ("dcs", "list_backups")
+        );
+        assert_eq!(
+            c(Method::DELETE, "/dcs/v2/p/instances/i/backups/b"),
+            ("dcs", "delete_backup")
+        );
+        assert_eq!(
+            c(Method::POST, "/dcs/v2/p/instances/i/restores"),
+            ("dcs", "create_restore")
+        );
+        assert_eq!(
+            c(Method::GET, "/dcs/v2/p/instances/i/restores"),
+            ("dcs", "list_restores")
+        );
+        assert_eq!(
+            c(Method::POST, "/dds/v3/p/backups"),
+            ("dds", "create_backup")
+        );
+        assert_eq!(
+            c(Method::POST, "/taurus/v3/p/backups/create"),
+            ("taurus", "create_backup")
+        );
+        assert_eq!(c(Method::GET, "/taurus/v3/p/jobs"), ("taurus", "get_job"));
+        assert_eq!(c(Method::GET, "/dds/v3/p/backups"), ("dds", "list_backups"));
+        assert_eq!(
+            c(Method::DELETE, "/dds/v3/p/backups/b"),
+            ("dds", "delete_backup")
+        );
+        assert_eq!(c(Method::PUT, "/dds/v3/p/backups/b"), ("dds", "unknown"));
+        assert_eq!(c(Method::GET, "/other"), ("unknown", "unknown"));
+        assert_eq!(c(Method::GET, "/"), ("unknown", "unknown"));
+    }
+
+    #[test]
+    fn rates_of_zero_and_one_are_exact() {
+        let none = Faults::default();
+        let all_errors = Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        };
+        let all_drops = Faults {
+            drop_rate: 1.0,
+            ..Faults::default()
+        };
+        for _ in 0..200 {
+            assert_eq!(decide(&none), Injected::None);
+            assert!(matches!(
+                decide(&all_errors),
+                Injected::Throttle | Injected::Internal
+            ));
+            assert_eq!(decide(&all_drops), Injected::Drop);
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! The simulator's in-memory store: records, tokens, AK lock, call log.
+//!
+//! Every operation remembers when it started and how long it takes; its status is derived from
+//! the clock whenever it is read, so there is no background task and tests only need to wait.
+
+#![allow(dead_code)] // TEMP: DDS/TaurusDB handlers land in the next commit.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+
+use super::{Faults, SimBackup, SimCall, SimConfig, SimRestore};
+
+/// Config (fixed) plus the mutable store behind one lock; no lock is held across an await.
+pub(crate) struct Shared {
+    pub cfg: SimConfig,
+    store: Mutex<Store>,
+}
+
+impl Shared {
+    pub fn new(cfg: SimConfig) -> Self {
+        let store = Store {
+            faults: Faults::default(),
+            backup_duration: cfg.backup_duration,
+            tokens: HashMap::new(),
+            ak: AkGuard::default(),
+            dcs_backups: Vec::new(),
+            dcs_restores: Vec::new(),
+            db_backups: Vec::new(),
+            jobs: Vec::new(),
+            calls: Vec::new(),
+        };
+        Self {
+            cfg,
+            store: Mutex::new(store),
+        }
+    }
+
+    /// The store; a panic elsewhere cannot leave it half-written, so a poisoned lock is still usable.
+    pub fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn is_failing(&self, instance_id: &str) -> bool {
+        self.cfg.failing_instances.iter().any(|i| i == instance_id)
+    }
+}
+
+/// When an operation started (monotonic and wall clock) and how long it takes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeline {
+    pub started: Instant,
+    pub started_at: Timestamp,
+    pub duration: Duration,
+}
+
+/// Where an operation stands at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Phase {
+    /// The first tenth of the duration: accepted, not yet running.
+    Queued,
+    /// Running, with percent complete.
+    Running(f64),
+    Done,
+}
+
+impl Timeline {
+    pub fn start(duration: Duration) -> Self {
+        Self {
+            started: Instant::now(),
+            started_at: Timestamp::now(),
+            duration,
+        }
+    }
+
+    pub fn phase(&self, now: Instant) -> Phase {
+        let elapsed = now.saturating_duration_since(self.started);
+        if elapsed >= self.duration {
+            return Phase::Done;
+        }
+        let fraction = elapsed.as_secs_f64() / self.duration.as_secs_f64();
+        if fraction < 0.1 {
+            Phase::Queued
+        } else {
+            Phase::Running(fraction * 100.0)
+        }
+    }
+
+    pub fn done(&self, now: Instant) -> bool {
+        self.phase(now) == Phase::Done
+    }
+
+    pub fn ended(&self) -> Instant {
+        self.started + self.duration
+    }
+
+    /// Wall-clock end time (start time if the duration cannot be represented).
+    pub fn ended_at(&self) -> Timestamp {
+        self.started_at
+            .checked_add(self.duration)
+            .unwrap_or(self.started_at)
+    }
+
+    pub fn completed_at(&self, now: Instant) -> Option<Instant> {
+        self.done(now).then(|| self.ended())
+    }
+}
+
+/// A DCS backup record. It stays listed after deletion, with status `deleted`.
+#[derive(Debug, Clone)]
+pub(crate) struct DcsBackup {
+    pub id: String,
+    pub instance_id: String,
+    pub name: String,
+    pub remark: String,
+    pub format: String,
+    pub timeline: Timeline,
+    pub fails: bool,
+    pub deleted_at: Option<Timestamp>,
+}
+
+impl DcsBackup {
+    pub fn status(&self, now: Instant) -> &'static str {
+        if self.deleted_at.is_some() {
+            return "deleted";
+        }
+        match self.timeline.phase(now) {
+            Phase::Queued => "waiting",
+            Phase::Running(_) => "backuping",
+            Phase::Done if self.fails => "failed",
+            Phase::Done => "succeed",
+        }
+    }
+
+    pub fn in_progress(&self, now: Instant) -> bool {
+        self.deleted_at.is_none() && !self.timeline.done(now)
+    }
+}
+
+/// A DCS restore record.
+#[derive(Debug, Clone)]
+pub(crate) struct DcsRestore {
+    pub id: String,
+    pub instance_id: String,
+    pub backup_id: String,
+    pub backup_name: String,
+    pub backup_remark: String,
+    pub remark: String,
+    pub timeline: Timeline,
+    pub fails: bool,
+}
+
+impl DcsRestore {
+    pub fn status(&self, now: Instant) -> &'static str {
+        match self.timeline.phase(now) {
+            Phase::Queued => "waiting",
+            Phase::Running(_) => "restoring",
+            Phase::Done if self.fails => "failed",
+            Phase::Done => "succeed",
+        }
+    }
+}
+
+/// DDS and TaurusDB share the backup/job model; only shapes and codes differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DbService {
+    Dds,
+    Taurus,
+}
+
+impl DbService {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dds => "dds",
+            Self::Taurus => "taurus",
+        }
+    }
+}
+
+/// A DDS or TaurusDB backup. A DDS deletion runs as a job (status `DISABLED` meanwhile); a TaurusDB
+/// deletion is immediate.
+#[derive(Debug, Clone)]
+pub(crate) struct DbBackup {
+    pub service: DbService,
+    pub id: String,
+    pub instance_id: String,
+    pub name: String,
+    pub description: String,
+    pub job_id: String,
+    pub timeline: Timeline,
+    pub fails: bool,
+    pub deletion: Option<Timeline>,
+}
+
+impl DbBackup {
+    pub fn status(&self, now: Instant) -> &'static str {
+        if self.deletion.is_some() {
+            return "DISABLED";
+        }
+        match self.timeline.phase(now) {
+            Phase::Queued | Phase::Running(_) => "BUILDING",
+            Phase::Done if self.fails => "FAILED",
+            Phase::Done => "COMPLETED",
+        }
+    }
+
+    /// Still listed: not deleted, or its deletion job still runs.
+    pub fn listed(&self, now: Instant) -> bool {
+        self.deletion.is_none_or(|d| !d.done(now))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JobKind {
+    CreateBackup,
+    DeleteBackup,
+}
+
+/// A DDS or TaurusDB job.
+#[derive(Debug, Clone)]
+pub(crate) struct Job {
+    pub service: DbService,
+    pub id: String,
+    pub kind: JobKind,
+    pub instance_id: String,
+    pub timeline: Timeline,
+    pub fails: bool,
+}
+
+impl Job {
+    /// `Pending` is a TaurusDB-only state (a delayed task); DDS jobs start `Running`.
+    pub fn status(&self, now: Instant) -> &'static str {
+        match self.timeline.phase(now) {
+            Phase::Queued if self.service == DbService::Taurus => "Pending",
+            Phase::Queued | Phase::Running(_) => "Running",
+            Phase::Done if self.fails => "Failed",
+            Phase::Done => "Completed",
+        }
+    }
+}
+
+/// An issued IAM token; `project_id` is `None` for unscoped (domain) tokens.
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    pub project_id: Option<String>,
+    pub expires: Instant,
+}
+
+/// Consecutive signature failures of the one AK the simulator knows, and its lock.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AkGuard {
+    pub failures: u32,
+    pub locked_until: Option<Instant>,
+}
+
+/// Failures in a row that lock the AK (the real gateway's limit).
+pub(crate) const AK_FAILURE_LIMIT: u32 = 5;
+
+impl AkGuard {
+    pub fn locked(&mut self, now: Instant) -> bool {
+        match self.locked_until {
+            Some(until) if now < until => true,
+            Some(_) => {
+                self.locked_until = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    pub fn fail(&mut self, now: Instant, lock_for: Duration) {
+        self.failures += 1;
+        if self.failures >= AK_FAILURE_LIMIT {
+            self.failures = 0;
+            self.locked_until = Some(now + lock_for);
+        }
+    }
+
+    pub fn succeed(&mut self) {
+        self.failures = 0;
+    }
+}
+
+/// Why an instance refuses a new operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Busy {
+    BackingUp,
+    Restoring,
+}
+
+pub(crate) struct Store {
+    pub faults: Faults,
+    pub backup_duration: Duration,
+    pub tokens: HashMap<String, Token>,
+    pub ak: AkGuard,
+    pub dcs_backups: Vec<DcsBackup>,
+    pub dcs_restores: Vec<DcsRestore>,
+    pub db_backups: Vec<DbBackup>,
+    pub jobs: Vec<Job>,
+    pub calls: Vec<SimCall>,
+}
+
+impl Store {
+    /// One operation per DCS instance: a running backup or restore blocks the next.
+    pub fn dcs_busy(&self, instance_id: &str, now: Instant) -> Option<Busy> {
+        if self
+            .dcs_backups
+            .iter()
+            .any(|b| b.instance_id == instance_id && b.in_progress(now))
+        {
+            Some(Busy::BackingUp)
+        } else if self
+            .dcs_restores
+            .iter()
+            .any(|r| r.instance_id == instance_id && !r.timeline.done(now))
+        {
+            Some(Busy::Restoring)
+        } else {
+            None
+        }
+    }
+
+    /// One backup job per DDS/TaurusDB instance at a time.
+    pub fn db_busy(&self, service: DbService, instance_id: &str, now: Instant) -> bool {
+        self.jobs.iter().any(|j| {
+            j.service == service
+                && j.kind == JobKind::CreateBackup
+                && j.instance_id == instance_id
+                && !j.timeline.done(now)
+        })
+    }
+
+    pub fn sim_backups(&self, now: Instant) -> Vec<SimBackup> {
+        let dcs = self.dcs_backups.iter().map(|b| SimBackup {
+            service: "dcs",
+            instance_id: b.instance_id.clone(),
+            backup_id: b.id.clone(),
+            job_id: None,
+            name: b.name.clone(),
+            description_or_remark: b.remark.clone(),
+            status: b.status(now).into(),
+            created_at: b.timeline.started,
+            completed_at: b.timeline.completed_at(now),
+        });
+        let db = self
+            .db_backups
+            .iter()
+            .filter(|b| b.listed(now))
+            .map(|b| SimBackup {
+                service: b.service.as_str(),
+                instance_id: b.instance_id.clone(),
+                backup_id: b.id.clone(),
+                job_id: Some(b.job_id.clone()),
+                name: b.name.clone(),
+                description_or_remark: b.description.clone(),
+                status: b.status(now).into(),
+                created_at: b.timeline.started,
+                completed_at: b.timeline.completed_at(now),
+            });
+        dcs.chain(db).collect()
+    }
+
+    pub fn sim_restores(&self, now: Instant) -> Vec<SimRestore> {
+        self.dcs_restores
+            .iter()
+            .map(|r| SimRestore {
+                service: "dcs",
+                instance_id: r.instance_id.clone(),
+                restore_id: r.id.clone(),
+                backup_id: r.backup_id.clone(),
+                remark: r.remark.clone(),
+                status: r.status(now).into(),
+                created_at: r.timeline.started,
+                completed_at: r.timeline.completed_at(now),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timeline(ago: Duration, duration: Duration) -> (Timeline, Instant) {
+        let now = Instant::now();
+        let t = Timeline {
+            started: now - ago,
+            started_at: Timestamp::now(),
+            duration,
+        };
+        (t, now)
+    }
+
+    #[test]
+    fn phases_follow_the_clock() {
+        let d = Duration::from_secs(10);
+        let (t, now) = timeline(Duration::ZERO, d);
+        assert_eq!(t.phase(now), Phase::Queued);
+        let (t, now) = timeline(Duration::from_secs(4), d);
+        match t.phase(now) {
+            Phase::Running(p) => assert!((p - 40.0).abs() < 1.0, "{p}"),
+            other => panic!("{other:?}"),
+        }
+        let (t, now) = timeline(Duration::from_secs(10), d);
+        assert_eq!(t.phase(now), Phase::Done);
+        assert_eq!(t.completed_at(now), Some(t.started + d));
+        let (t, now) = timeline(Duration::ZERO, Duration::ZERO);
+        assert_eq!(t.phase(now), Phase::Done, "zero duration is done at once");
+    }
+
+    #[test]
+    fn job_status_differs_per_service_only_while_queued() {
+        let (t, now) = timeline(Duration::ZERO, Duration::from_secs(10));
+        let job = |service| Job {
+            service,
+            id: "j".into(),
+            kind: JobKind::CreateBackup,
+            instance_id: "i".into(),
+            timeline: t,
+            fails: false,
+        };
+        assert_eq!(job(DbService::Taurus).status(now), "Pending");
+        assert_eq!(job(DbService::Dds).status(now), "Running");
+        let later = now + Duration::from_secs(11);
+        assert_eq!(job(DbService::Taurus).status(later), "Completed");
+        let failing = Job {
+            fails: true,
+            ..job(DbService::Dds)
+        };
+        assert_eq!(failing.status(later), "Failed");
+    }
+
+    #[test]
+    fn ak_locks_after_five_failures_and_unlocks_later() {
+        let mut g = AkGuard::default();
+        let now = Instant::now();
+        let lock = Duration::from_secs(60);
+        for _ in 0..4 {
+            g.fail(now, lock);
+            assert!(!g.locked(now));
+        }
+        g.succeed();
+        for _ in 0..4 {
+            g.fail(now, lock);
+        }
+        assert!(!g.locked(now), "a success in between resets the count");
+        g.fail(now, lock);
+        assert!(g.locked(now));
+        assert!(!g.locked(now + lock));
+    }
+}
