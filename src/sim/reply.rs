@@ -1,7 +1,5 @@
 //! Response helpers shared by the simulated services: JSON bodies, error shapes, time formats.
 
-#![allow(dead_code)] // TEMP: DDS/TaurusDB handlers land in the next commit.
-
 use std::collections::HashMap;
 
 use axum::http::{HeaderValue, StatusCode, header};

@@ -3,8 +3,6 @@
 //! Every operation remembers when it started and how long it takes; its status is derived from
 //! the clock whenever it is read, so there is no background task and tests only need to wait.
 
-#![allow(dead_code)] // TEMP: DDS/TaurusDB handlers land in the next commit.
-
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};

@@ -1,6 +1,8 @@
 //! Simulator tests over real HTTP, with a raw client that signs via `cloud::signer`.
 
 mod auth;
+mod dbs;
 mod dcs;
-#[allow(dead_code)] // TEMP until the DDS/TaurusDB tests land
+mod faults;
 mod helper;
+mod iam;
