@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::reply::{OFFSET_TIME, api_error, fmt_time, page, query_int};
-use super::state::{DbBackup, DbService, Job, JobKind, Phase, Shared, Timeline};
+use super::state::{DbBackup, DbService, Job, JobKind, Shared};
+use super::timeline::{Phase, Timeline};
 
 /// An error answer in the `{"error_code","error_msg"}` shape both services use.
 #[derive(Debug)]

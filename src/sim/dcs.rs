@@ -15,14 +15,12 @@ use axum::routing::{delete, post};
 use serde_json::{Value, json};
 
 use super::auth;
+use super::dcs_records::{backup_json, restore_json};
 use super::reply::{
-    DCS_TIME, api_error, fmt_time, json_object, json_response, no_such_api, page, query_int,
-    str_field,
+    api_error, fmt_time, json_object, json_response, no_such_api, page, query_int, str_field,
 };
-use super::state::{Busy, DcsBackup, DcsRestore, Phase, Shared, Timeline};
-
-/// Size reported for every finished backup (5 MiB), in bytes as DCS reports it.
-pub(crate) const BACKUP_SIZE_BYTES: i64 = 5 * 1024 * 1024;
+use super::state::{Busy, DcsBackup, DcsRestore, Shared};
+use super::timeline::Timeline;
 
 type Params = Path<(String, String, String)>;
 
@@ -203,81 +201,6 @@ fn paging(ver: Ver, q: &HashMap<String, String>) -> Result<(i64, i64), Fail> {
     Ok((offset, limit))
 }
 
-fn progress(phase: Phase) -> String {
-    match phase {
-        Phase::Queued => "0.00".into(),
-        Phase::Running(p) => format!("{p:.2}"),
-        Phase::Done => "100.00".into(),
-    }
-}
-
-/// A documented quirk: empty `error_code` and `period` come back as `{}`.
-fn error_code(failed: bool, code: &str) -> Value {
-    if failed { json!(code) } else { json!({}) }
-}
-
-fn backup_json(b: &DcsBackup, now: Instant) -> Value {
-    let status = b.status(now);
-    let phase = b.timeline.phase(now);
-    let created = fmt_time(b.timeline.started_at, DCS_TIME);
-    let updated = match (b.deleted_at, phase) {
-        (Some(t), _) => fmt_time(t, DCS_TIME),
-        (None, Phase::Done) => fmt_time(b.timeline.ended_at(), DCS_TIME),
-        (None, _) => created.clone(),
-    };
-    let finished_ok = phase == Phase::Done && !b.fails;
-    json!({
-        "backup_id": b.id,
-        "period": {},
-        "backup_name": b.name,
-        "instance_id": b.instance_id,
-        "size": if finished_ok { BACKUP_SIZE_BYTES } else { 0 },
-        "backup_type": "manual",
-        "created_at": created,
-        "updated_at": updated,
-        "progress": progress(phase),
-        "error_code": error_code(status == "failed", "dcs.08.0002"),
-        "remark": b.remark,
-        "status": status,
-        "is_support_restore": if status == "succeed" { "TRUE" } else { "FALSE" },
-        "backup_format": b.format,
-        "execution_at": created,
-    })
-}
-
-fn restore_json(ver: Ver, r: &DcsRestore, now: Instant) -> Value {
-    let status = r.status(now);
-    let phase = r.timeline.phase(now);
-    let created = fmt_time(r.timeline.started_at, DCS_TIME);
-    let updated = if phase == Phase::Done {
-        fmt_time(r.timeline.ended_at(), DCS_TIME)
-    } else {
-        created.clone()
-    };
-    let mut v = json!({
-        "backup_id": r.backup_id,
-        "restore_id": r.id,
-        "backup_name": r.backup_name,
-        "updated_at": updated,
-        "restore_remark": r.remark,
-        "created_at": created,
-        "progress": progress(phase),
-        "error_code": error_code(status == "failed", "dcs.08.0007"),
-        "restore_name": format!("restore_{}", fmt_time(r.timeline.started_at, "%Y%m%d%H%M%S")),
-        "backup_remark": r.backup_remark,
-        "status": status,
-    });
-    if ver == Ver::V1 {
-        v["sourceInstanceID"] = json!(r.instance_id);
-        v["sourceInstanceName"] = json!(format!("dcs-{}", short(&r.instance_id)));
-    }
-    v
-}
-
-fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
-}
-
 /// Shared list logic: newest first, one page; v2 answers 204 with no body when nothing exists.
 fn list_page(ver: Ver, total: usize, page: Vec<Value>, key: &str) -> Response {
     if total == 0 && ver == Ver::V2 {
@@ -402,7 +325,7 @@ async fn list_restores(
     all.sort_by_key(|r| Reverse(r.timeline.started));
     let items: Vec<Value> = page(&all, offset, limit)
         .into_iter()
-        .map(|r| restore_json(ver, r, now))
+        .map(|r| restore_json(r, now, ver == Ver::V1))
         .collect();
     Ok(list_page(ver, all.len(), items, "restore_record_response"))
 }

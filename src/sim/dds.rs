@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use super::auth;
 use super::dbs::{self, Answer, NewBackup, fail, invalid};
 use super::reply::{DDS_TIME, fmt_time, json_object, json_response, no_such_api};
-use super::state::{DbBackup, DbService, Job, JobKind, Shared, Timeline};
+use super::state::{DbBackup, DbService, Job, JobKind, Shared};
+use super::timeline::Timeline;
 
 /// Size reported for every finished backup: 5 MiB, in KB as DDS reports it.
 const BACKUP_SIZE_KB: f64 = 5.0 * 1024.0;

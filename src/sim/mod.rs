@@ -20,10 +20,16 @@
 //!   `DBS.200019`); TaurusDB answers 400 `DBS.201208` as documented.
 //! - Signature failures that count toward the AK lock: bad signature and a stale `X-Sdk-Date`.
 //! - Dropped connections are logged as calls with status 0.
+//! - A DDS deletion runs as a job of half the backup duration (backup listed `DISABLED`, then gone);
+//!   a TaurusDB deletion is immediate. DCS records stay listed as `deleted`.
+//! - DCS v2 lists answer 204 with no body when the instance has no records; v1.0 answers 200 with
+//!   an empty list (its documents do not mention 204).
+//! - A DCS restore needs a `succeed` backup of the same instance, else 400 `DCS.4087`.
 
 mod auth;
 mod dbs;
 mod dcs;
+mod dcs_records;
 mod dds;
 mod faults;
 mod iam;
@@ -31,6 +37,7 @@ mod reply;
 mod server;
 mod state;
 mod taurus;
+mod timeline;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -125,7 +132,7 @@ pub struct Faults {
 /// A backup as the simulator sees it (any service), for test inspection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimBackup {
-    /// `"dcs"`, `"dds"` or `"taurus"`.
+    /// `"dcs"`, `"dds"` or `"taurus"`. Deleted DDS/TaurusDB backups are no longer reported.
     pub service: &'static str,
     pub instance_id: String,
     pub backup_id: String,

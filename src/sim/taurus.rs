@@ -17,7 +17,8 @@ use serde_json::{Value, json};
 use super::auth;
 use super::dbs::{self, Answer, NewBackup, fail, invalid};
 use super::reply::{OFFSET_TIME, fmt_time, json_object, json_response, no_such_api, str_field};
-use super::state::{DbBackup, DbService, Shared, Timeline};
+use super::state::{DbBackup, DbService, Shared};
+use super::timeline::Timeline;
 
 /// Size reported for every finished backup: 5 MiB, in MB as TaurusDB reports it.
 const BACKUP_SIZE_MB: f64 = 5.0;

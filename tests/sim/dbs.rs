@@ -73,7 +73,7 @@ async fn dds_backup_job_runs_to_completed_and_the_backup_lists_in_kb() {
 
 #[tokio::test]
 async fn taurus_backup_is_201_pending_then_running_with_process_and_lists_in_mb() {
-    let (_sim, c) = start(cfg(Duration::from_millis(1000))).await;
+    let (_sim, c) = start(cfg(Duration::from_secs(2))).await;
     let r = create(&c, "taurus", "tdb-in07", "nightly-1", "").await;
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     let body = r.json();
@@ -84,11 +84,11 @@ async fn taurus_backup_is_201_pending_then_running_with_process_and_lists_in_mb(
     let j = job(&c, "taurus", &job_id).await.json()["job"].clone();
     assert_eq!(j["status"], "Pending");
     assert!(j.get("progress").is_none() && j["process"] == "", "{j}");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
     let j = job(&c, "taurus", &job_id).await.json()["job"].clone();
     assert_eq!(j["status"], "Running");
     assert!(j["process"].as_str().unwrap().ends_with('%'));
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
     assert_eq!(
         job(&c, "taurus", &job_id).await.json()["job"]["status"],
         "Completed"
@@ -147,7 +147,7 @@ async fn one_backup_per_instance_with_each_services_busy_code() {
 #[tokio::test]
 async fn unknown_jobs_are_400_and_young_jobs_404() {
     let (_sim, c) = start(SimConfig {
-        job_visibility_delay: Duration::from_millis(500),
+        job_visibility_delay: Duration::from_millis(1000),
         backup_duration: Duration::from_secs(5),
         ..SimConfig::default()
     })
@@ -162,7 +162,7 @@ async fn unknown_jobs_are_400_and_young_jobs_404() {
     assert_eq!((r.status, r.code().as_str()), (404, "DBS.200543"));
     let r = job(&c, "taurus", &job_id).await;
     assert_eq!(r.status, 400, "a DDS job is unknown to TaurusDB");
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(job(&c, "dds", &job_id).await.status, 200);
     let r = c.call(Req::get(c.v3("dds", "jobs"))).await;
     assert_eq!((r.status, r.code().as_str()), (400, "DBS.200001"));
@@ -197,7 +197,7 @@ async fn listing_filters_and_pages() {
 
 #[tokio::test]
 async fn dds_delete_is_a_job_and_the_backup_is_disabled_until_it_ends() {
-    let (_sim, c) = start(cfg(Duration::from_millis(600))).await;
+    let (_sim, c) = start(cfg(Duration::from_millis(1200))).await;
     let r = create(&c, "dds", "i", "to-delete", "").await;
     let id = r.json()["backup_id"].as_str().unwrap().to_string();
     let path = c.v3("dds", &format!("backups/{id}"));
@@ -207,7 +207,7 @@ async fn dds_delete_is_a_job_and_the_backup_is_disabled_until_it_ends() {
         (403, "DBS.200019"),
         "still building"
     );
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
     let r = c.call(Req::delete(path.clone())).await;
     assert_eq!(r.status, 200);
     let job_id = r.json()["job_id"].as_str().unwrap().to_string();
@@ -219,7 +219,7 @@ async fn dds_delete_is_a_job_and_the_backup_is_disabled_until_it_ends() {
         job(&c, "dds", &job_id).await.json()["job"]["name"],
         "Delete backup"
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
         job(&c, "dds", &job_id).await.json()["job"]["status"],
         "Completed"
@@ -233,7 +233,7 @@ async fn dds_delete_is_a_job_and_the_backup_is_disabled_until_it_ends() {
 
 #[tokio::test]
 async fn taurus_delete_is_synchronous() {
-    let (_sim, c) = start(cfg(Duration::from_millis(300))).await;
+    let (_sim, c) = start(cfg(Duration::from_millis(800))).await;
     let r = create(&c, "taurus", "i", "to-delete", "").await;
     let id = r.json()["backup"]["id"].as_str().unwrap().to_string();
     let path = c.v3("taurus", &format!("backups/{id}"));
@@ -243,7 +243,7 @@ async fn taurus_delete_is_synchronous() {
         (400, "DBS.201208"),
         "still building"
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
     let r = c.call(Req::delete(path.clone())).await;
     assert_eq!(r.status, 200);
     assert_eq!(

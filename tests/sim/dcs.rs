@@ -33,7 +33,7 @@ async fn record(c: &Client, ver: &str, iid: &str, kind: &str, key: &str, id: &st
 
 #[tokio::test]
 async fn backup_progresses_from_waiting_to_succeed_with_documented_fields() {
-    let (sim, c) = start(cfg(Duration::from_millis(1500))).await;
+    let (sim, c) = start(cfg(Duration::from_secs(3))).await;
     let id = create(&c, "v2", "inst-1").await;
     let b = record(&c, "v2", "inst-1", "backups", "backup_id", &id).await;
     assert_eq!(b["status"], "waiting");
@@ -54,12 +54,12 @@ async fn backup_progresses_from_waiting_to_succeed_with_documented_fields() {
     ] {
         assert!(b[field].is_string(), "{field} in {b}");
     }
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let b = record(&c, "v2", "inst-1", "backups", "backup_id", &id).await;
     assert_eq!(b["status"], "backuping");
     let p: f64 = b["progress"].as_str().unwrap().parse().unwrap();
     assert!(p > 10.0 && p < 100.0, "{p}");
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     let b = record(&c, "v2", "inst-1", "backups", "backup_id", &id).await;
     assert_eq!(b["status"], "succeed");
     assert_eq!(b["progress"], "100.00");
@@ -94,7 +94,7 @@ async fn aof_format_is_kept_and_bad_formats_refused() {
 
 #[tokio::test]
 async fn one_operation_per_instance() {
-    let (_sim, c) = start(cfg(Duration::from_millis(600))).await;
+    let (_sim, c) = start(cfg(Duration::from_millis(1500))).await;
     let id = create(&c, "v2", "inst-1").await;
     let r = c
         .call(Req::post(c.dcs("v2", "inst-1", "backups"), json!({})))
@@ -113,7 +113,7 @@ async fn one_operation_per_instance() {
     assert_eq!(r.json()["error"]["code"], "111400096");
     // Another instance is not affected.
     create(&c, "v2", "inst-2").await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     let r = c
         .call(Req::post(
             c.dcs("v2", "inst-1", "restores"),
@@ -241,7 +241,7 @@ async fn deleting_a_running_backup_is_refused_as_busy() {
 
 #[tokio::test]
 async fn restore_needs_a_succeeded_backup_and_progresses() {
-    let (sim, c) = start(cfg(Duration::from_millis(800))).await;
+    let (sim, c) = start(cfg(Duration::from_secs(2))).await;
     let r = c
         .call(Req::post(c.dcs("v2", "i", "restores"), json!({})))
         .await;
@@ -254,7 +254,7 @@ async fn restore_needs_a_succeeded_backup_and_progresses() {
         .await;
     assert_eq!((r.status, r.code().as_str()), (400, "DCS.4087"));
     let id = create(&c, "v2", "i").await;
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     let r = c
         .call(Req::post(
             c.dcs("v2", "other", "restores"),
@@ -279,10 +279,10 @@ async fn restore_needs_a_succeeded_backup_and_progresses() {
     assert_eq!(rec["restore_remark"], "back");
     assert_eq!(rec["backup_remark"], "nightly");
     assert_eq!(rec["error_code"], json!({}));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
     let rec = record(&c, "v2", "i", "restores", "restore_id", &rid).await;
     assert_eq!(rec["status"], "restoring");
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1400)).await;
     let rec = record(&c, "v1.0", "i", "restores", "restore_id", &rid).await;
     assert_eq!(rec["status"], "succeed");
     assert_eq!(rec["sourceInstanceID"], "i");

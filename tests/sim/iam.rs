@@ -101,7 +101,7 @@ async fn wrong_password_and_bad_tokens_are_refused() {
 #[tokio::test]
 async fn tokens_expire() {
     let (sim, c) = start(SimConfig {
-        token_ttl: Duration::from_millis(300),
+        token_ttl: Duration::from_millis(1000),
         ..SimConfig::default()
     })
     .await;
@@ -113,7 +113,7 @@ async fn tokens_expire() {
             .status,
         200
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let r = c.call(Req::get(c.v3("dds", "backups")).token(&token)).await;
     assert_eq!(r.status, 401);
     assert!(r.msg().contains("expired"), "{}", r.msg());
