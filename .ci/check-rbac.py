@@ -1,27 +1,36 @@
 #!/usr/bin/env python3
 """Asserts that rendered chart manifests grant exactly the operator's RBAC, no more and no less.
 
+The expected grants are the API calls the code makes, listed once in deploy/api-calls.txt (each with a comment
+naming its call site); tests/rbac.rs checks the code against the same list.
+
 usage: check-rbac.py MANIFESTS.yaml MODE [LEASE_NAMESPACE NAMESPACE...]
   MODE cluster:    one ClusterRole with everything; leases in a Role in LEASE_NAMESPACE
   MODE namespaced: ClusterRole with the CRD check only; a Role per NAMESPACE; leases as above
   MODE no-leader:  like cluster, and no lease permission anywhere
 """
+import os
 import sys
 
 import yaml
 
-GROUP = "backup.hwcloud.dev"
-KINDS = ["dcsbackups", "dcsrestores", "ddsbackups", "taurusdbbackups"]
+API_CALLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "deploy", "api-calls.txt")
+SCOPES = ("watched", "cluster", "lease")
 
-NAMESPACED = (
-    {(GROUP, k, v) for k in KINDS for v in ("get", "list", "watch", "patch")}
-    | {(GROUP, f"{k}/status", v) for k in KINDS for v in ("get", "patch")}
-    | {(GROUP, f"{k}/finalizers", "update") for k in KINDS}
-    | {("", "secrets", v) for v in ("get", "list", "watch")}
-    | {("events.k8s.io", "events", v) for v in ("create", "patch")}
-)
-CRDS = {("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("get", "list")}
-LEASES = {("coordination.k8s.io", "leases", v) for v in ("get", "create", "update", "patch")}
+
+def load_api_calls(path=API_CALLS):
+    """{scope: {(apiGroup, resource, verb)}} from the list of API calls."""
+    out = {scope: set() for scope in SCOPES}
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            words = line.split("#", 1)[0].split()
+            if not words:
+                continue
+            if len(words) != 4 or words[0] not in SCOPES:
+                fail(f"{path}:{n}: expected 'SCOPE API_GROUP RESOURCE VERB' with SCOPE in {SCOPES}: {line.strip()}")
+            scope, group, resource, verb = words
+            out[scope].add(("" if group == "core" else group, resource, verb))
+    return out
 
 
 def grants(role):
@@ -44,10 +53,12 @@ def fail(msg):
 
 def expect(name, got, want):
     if got != want:
-        fail(f"{name}\n  missing: {sorted(want - got)}\n  extra:   {sorted(got - want)}")
+        fail(f"{name} does not match deploy/api-calls.txt\n  missing: {sorted(want - got)}\n  extra:   {sorted(got - want)}")
 
 
 def main(path, mode, lease_ns=None, *namespaces):
+    calls = load_api_calls()
+    watched, cluster, leases = calls["watched"], calls["cluster"], calls["lease"]
     with open(path) as f:
         docs = [d for d in yaml.safe_load_all(f) if d]
     cluster_roles = [d for d in docs if d["kind"] == "ClusterRole"]
@@ -59,7 +70,7 @@ def main(path, mode, lease_ns=None, *namespaces):
         if r["metadata"]["name"] not in bound:
             fail(f"{r['kind']} {r['metadata']['name']} has no binding")
 
-    lease_roles = [r for r in roles if ("coordination.k8s.io", "leases", "create") in grants(r)]
+    lease_roles = [r for r in roles if any(g[:2] == ("coordination.k8s.io", "leases") for g in grants(r))]
     other_roles = [r for r in roles if r not in lease_roles]
     if mode == "no-leader":
         if lease_roles:
@@ -67,23 +78,23 @@ def main(path, mode, lease_ns=None, *namespaces):
     else:
         if len(lease_roles) != 1 or lease_roles[0]["metadata"]["namespace"] != lease_ns:
             fail(f"expected one lease Role in namespace {lease_ns}")
-        expect("lease Role", grants(lease_roles[0]), LEASES)
+        expect("lease Role", grants(lease_roles[0]), leases)
         # Only create may be unrestricted; the rest must name the operator's own Lease.
         for rule in lease_roles[0]["rules"]:
             if set(rule["verbs"]) - {"create"} and not rule.get("resourceNames"):
                 fail(f"lease rule {rule} is not limited to the operator's Lease")
 
     if mode in ("cluster", "no-leader"):
-        expect("ClusterRole", grants(cluster_roles[0]), NAMESPACED | CRDS)
+        expect("ClusterRole", grants(cluster_roles[0]), watched | cluster)
         if other_roles:
             fail(f"unexpected Roles: {[r['metadata']['name'] for r in other_roles]}")
     elif mode == "namespaced":
-        expect("ClusterRole", grants(cluster_roles[0]), CRDS)
+        expect("ClusterRole", grants(cluster_roles[0]), cluster)
         got_ns = sorted(r["metadata"]["namespace"] for r in other_roles)
         if got_ns != sorted(namespaces):
             fail(f"Roles in {got_ns}, expected {sorted(namespaces)}")
         for r in other_roles:
-            expect(f"Role in {r['metadata']['namespace']}", grants(r), NAMESPACED)
+            expect(f"Role in {r['metadata']['namespace']}", grants(r), watched)
     else:
         fail(f"unknown mode {mode}")
     print(f"RBAC ok ({mode}): {path}")

@@ -58,6 +58,46 @@ pub fn settings(args: &RunArgs) -> Settings {
     }
 }
 
+/// The shared controller context for `args`: cloud clients reporting to `metrics`, events reported
+/// as `identity`, and with `simulated` every resource talking to that simulator account.
+/// `run` uses it, and so do the cluster tests, so they run the controllers exactly as deployed.
+pub fn context(
+    client: kube::Client,
+    args: &RunArgs,
+    metrics: Arc<Metrics>,
+    identity: &str,
+    simulated: Option<Account>,
+) -> Context {
+    let transport = TransportConfig {
+        request_timeout: args.cloud_request_timeout,
+        rate_per_second: args.cloud_rate_per_second,
+        ..TransportConfig::default()
+    };
+    let observer: Arc<dyn CallObserver> = metrics.clone();
+    let clouds = CloudClients::new(transport, Some(observer));
+    let reporter = Reporter {
+        controller: FIELD_MANAGER.into(),
+        instance: Some(identity.to_string()),
+    };
+    let ctx = Context::new(client, clouds, settings(args), metrics, reporter);
+    match simulated {
+        Some(account) => ctx.simulated(account),
+        None => ctx,
+    }
+}
+
+/// What the controllers watch and how many reconciles run at once, from the command line.
+pub fn run_options(args: &RunArgs) -> RunOptions {
+    RunOptions {
+        namespaces: args
+            .watched_namespaces()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        concurrency: args.concurrency,
+    }
+}
+
 /// Runs the operator until SIGTERM/SIGINT. `simulated` points every account at a simulator.
 pub async fn run(args: RunArgs, simulated: Option<Account>) -> anyhow::Result<()> {
     let client = kube::Client::try_default()
@@ -66,37 +106,15 @@ pub async fn run(args: RunArgs, simulated: Option<Account>) -> anyhow::Result<()
     check_crds(&client).await?;
     let metrics = Arc::new(Metrics::new());
     let readiness = Arc::new(Readiness::new());
-    let transport = TransportConfig {
-        request_timeout: args.cloud_request_timeout,
-        rate_per_second: args.cloud_rate_per_second,
-        ..TransportConfig::default()
-    };
-    let observer: Arc<dyn CallObserver> = metrics.clone();
-    let clouds = CloudClients::new(transport, Some(observer));
     let identity = leader::identity(args.pod_name.as_deref());
-    let reporter = Reporter {
-        controller: FIELD_MANAGER.into(),
-        instance: Some(identity.clone()),
-    };
-    let mut ctx = Context::new(
+    let ctx = Arc::new(context(
         client.clone(),
-        clouds,
-        settings(&args),
+        &args,
         metrics.clone(),
-        reporter,
-    );
-    if let Some(account) = simulated {
-        ctx = ctx.simulated(account);
-    }
-    let ctx = Arc::new(ctx);
-    let opts = RunOptions {
-        namespaces: args
-            .watched_namespaces()
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
-        concurrency: args.concurrency,
-    };
+        &identity,
+        simulated,
+    ));
+    let opts = run_options(&args);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {

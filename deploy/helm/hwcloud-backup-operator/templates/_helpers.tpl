@@ -51,22 +51,23 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/*
 Rules on the operator's own resources, Secrets and Events. Rendered into the ClusterRole, or into one Role per
-watched namespace. Least privilege: the operator never creates, updates or deletes its resources, it only patches
-them (finalizers through the /finalizers subresource), and it only reads Secrets.
+watched namespace. Least privilege, exactly the calls listed in deploy/api-calls.txt (CI checks it): the operator
+lists and watches its resources, patches their finalizers and status, reads only the DcsBackup a DcsRestore names
+and the credentials Secret, and never creates, updates or deletes any of them.
 */}}
 {{- define "hwbk.namespacedRules" -}}
 - apiGroups: ["backup.hwcloud.dev"]
   resources: ["dcsbackups", "dcsrestores", "ddsbackups", "taurusdbbackups"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
+- apiGroups: ["backup.hwcloud.dev"]
+  resources: ["dcsbackups"]
+  verbs: ["get"]
 - apiGroups: ["backup.hwcloud.dev"]
   resources: ["dcsbackups/status", "dcsrestores/status", "ddsbackups/status", "taurusdbbackups/status"]
-  verbs: ["get", "patch"]
-- apiGroups: ["backup.hwcloud.dev"]
-  resources: ["dcsbackups/finalizers", "dcsrestores/finalizers", "ddsbackups/finalizers", "taurusdbbackups/finalizers"]
-  verbs: ["update"]
+  verbs: ["patch"]
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
@@ -76,5 +77,5 @@ them (finalizers through the /finalizers subresource), and it only reads Secrets
 {{- define "hwbk.crdRules" -}}
 - apiGroups: ["apiextensions.k8s.io"]
   resources: ["customresourcedefinitions"]
-  verbs: ["get", "list"]
+  verbs: ["get"]
 {{- end }}

@@ -1,0 +1,347 @@
+//! End-to-end tests against a real Kubernetes API server (kind, k3d, ...), ignored by default.
+//!
+//! They install the CRDs, start the cloud simulator and the controllers in this process (as
+//! `run --simulate` does), apply the repository's examples and follow them to `Succeeded`, check what
+//! only a real API server can show (printer columns, CEL at apply time, finalizers on delete, SSA
+//! removing the create marker), and delete their namespace afterwards. Run them with
+//! `cargo test --test cluster -- --ignored` (README.md, "Running the cluster tests").
+
+#[path = "cluster/env.rs"]
+mod env;
+
+use env::{Controllers, Env, MANAGER};
+use hwcloud_backup_operator::controller::context::FINALIZER;
+use hwcloud_backup_operator::crd::rules::{
+    BACKUP_NAME_MSG, EXACTLY_ONE_BACKUP_MSG, IMMUTABLE_MSG, TIMEOUT_RANGE_MSG,
+};
+use hwcloud_backup_operator::crd::{
+    BackupResource, DcsBackup, DcsRestore, DdsBackup, OperationStatus, Phase, TaurusDbBackup,
+};
+use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::{Resource, ResourceExt};
+use serde_json::{Value, json};
+
+#[tokio::test]
+#[ignore = "needs a Kubernetes cluster (kind/k3d): see README"]
+async fn examples_succeed_and_delete_policy_is_honoured() {
+    env::run(Controllers::On, |env| async move {
+        let backup: DcsBackup = env.apply_example("dcsbackup.yaml").await;
+        let restore: DcsRestore = env.apply_example("dcsrestore.yaml").await;
+        let dds: DdsBackup = env.apply_example("ddsbackup.yaml").await;
+        let taurus: TaurusDbBackup = env.apply_example("taurusdbbackup.yaml").await;
+        assert!(
+            restore.spec.backup_ref.is_some(),
+            "the restore example names its DcsBackup"
+        );
+
+        let backup: DcsBackup = succeeded(&env, &backup.name_any(), "dcsbackups", "BackupID").await;
+        let restore: DcsRestore =
+            succeeded(&env, &restore.name_any(), "dcsrestores", "RestoreID").await;
+        let dds: DdsBackup = succeeded(&env, &dds.name_any(), "ddsbackups", "BackupID").await;
+        let taurus: TaurusDbBackup =
+            succeeded(&env, &taurus.name_any(), "taurusdbbackups", "BackupID").await;
+
+        // The restore restored the very backup its DcsBackup made.
+        assert_eq!(status(&restore).backup_id, status(&backup).backup_id);
+        env.wait_events(
+            "DcsBackup",
+            &backup.name_any(),
+            &["BackupStarted", "BackupSucceeded"],
+        )
+        .await;
+        env.wait_events(
+            "DcsRestore",
+            &restore.name_any(),
+            &["RestoreStarted", "RestoreSucceeded"],
+        )
+        .await;
+        env.wait_events(
+            "DdsBackup",
+            &dds.name_any(),
+            &["BackupStarted", "BackupSucceeded"],
+        )
+        .await;
+        env.wait_events(
+            "TaurusDbBackup",
+            &taurus.name_any(),
+            &["BackupStarted", "BackupSucceeded"],
+        )
+        .await;
+
+        // One cloud operation per resource, however many watch events and reconciles there were.
+        let calls = env.sim.calls();
+        let count = |service: &str, op: &str| {
+            calls
+                .iter()
+                .filter(|c| c.service == service && c.operation == op && c.status / 100 == 2)
+                .count()
+        };
+        assert_eq!(count("dcs", "create_backup"), 1);
+        assert_eq!(count("dcs", "create_restore"), 1);
+        assert_eq!(count("dds", "create_backup"), 1);
+        assert_eq!(count("taurus", "create_backup"), 1);
+        // Each cloud object carries the marker derived from its resource's UID.
+        let dcs_backup = env
+            .sim
+            .backups()
+            .into_iter()
+            .find(|b| Some(&b.backup_id) == status(&backup).backup_id.as_ref())
+            .expect("the DcsBackup's cloud backup");
+        let uid = backup.uid().expect("uid").replace('-', "");
+        assert!(
+            dcs_backup
+                .description_or_remark
+                .starts_with(backup.spec.remark.as_deref().unwrap_or_default())
+                && dcs_backup
+                    .description_or_remark
+                    .contains(&format!("[k8s:{uid}]")),
+            "{}",
+            dcs_backup.description_or_remark
+        );
+
+        retained_on_delete(&env, &backup).await;
+        deleted_with_the_resource(&env, &dds).await;
+    })
+    .await;
+}
+
+/// Waits for `Succeeded` and checks status, the Ready condition and the printed columns.
+async fn succeeded<K: BackupResource>(env: &Env, name: &str, plural: &str, id_column: &str) -> K {
+    let obj: K = env.wait_terminal(name).await;
+    let st = status(&obj);
+    assert_eq!(st.phase, Some(Phase::Succeeded), "{name}: {st:?}");
+    assert!(
+        st.started_at.is_some() && st.completed_at.is_some(),
+        "{st:?}"
+    );
+    assert_eq!(st.progress, Some(100.0), "{st:?}");
+    // The marker was written before the create and dropped by omitting it from the next apply.
+    assert!(st.create_requested_at.is_none(), "{st:?}");
+    assert_eq!(st.observed_generation, obj.meta().generation, "{st:?}");
+    let ready = st
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap_or_else(|| panic!("{name} has no Ready condition: {st:?}"));
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("True", "Succeeded"),
+        "{ready:?}"
+    );
+    assert_eq!(ready.observed_generation, obj.meta().generation);
+
+    let id = if id_column == "RestoreID" {
+        st.restore_id.clone()
+    } else {
+        st.backup_id.clone()
+    };
+    assert!(id.is_some(), "{name}: no {id_column} in {st:?}");
+    let row = env.table_row(plural, name).await;
+    let columns: Vec<&str> = row.keys().map(String::as_str).collect();
+    let mut want = vec!["Age", "Instance", "Name", "Phase", "Size", id_column];
+    want.sort_unstable();
+    assert_eq!(columns, want, "{row:?}");
+    assert_eq!(row["Name"], json!(name));
+    assert_eq!(row["Phase"], json!("Succeeded"));
+    assert_eq!(row["Instance"], json!(obj.instance_id()));
+    assert_eq!(row[id_column], json!(id));
+    // A missing value prints as an empty cell (null), e.g. a restore, which has no size.
+    assert_eq!(row["Size"], json!(st.size_bytes), "{row:?}");
+    obj
+}
+
+fn status<K: BackupResource>(obj: &K) -> OperationStatus {
+    obj.status().cloned().unwrap_or_default()
+}
+
+/// `deletionPolicy: Retain` (the DcsBackup example): no finalizer, and the cloud backup stays.
+async fn retained_on_delete(env: &Env, backup: &DcsBackup) {
+    let name = backup.name_any();
+    assert!(!backup.finalizers().iter().any(|f| f == FINALIZER));
+    env.api::<DcsBackup>()
+        .delete(&name, &DeleteParams::default())
+        .await
+        .expect("deleting the DcsBackup");
+    env.wait_deleted::<DcsBackup>(&name, &backup.uid().expect("uid"))
+        .await;
+    let id = status(backup).backup_id.expect("backup id");
+    let kept = env.sim.backups().into_iter().find(|b| b.backup_id == id);
+    assert_eq!(kept.map(|b| b.status), Some("succeed".to_string()));
+    assert!(
+        !env.sim
+            .calls()
+            .iter()
+            .any(|c| c.operation == "delete_backup"),
+        "Retain deleted a cloud backup"
+    );
+}
+
+/// `deletionPolicy: Delete` (the DdsBackup example): the finalizer holds the resource until the
+/// cloud backup is deleted, then goes.
+async fn deleted_with_the_resource(env: &Env, dds: &DdsBackup) {
+    let name = dds.name_any();
+    assert!(
+        dds.finalizers().iter().any(|f| f == FINALIZER),
+        "{:?}",
+        dds.finalizers()
+    );
+    let id = status(dds).backup_id.expect("backup id");
+    let pending = env
+        .api::<DdsBackup>()
+        .delete(&name, &DeleteParams::default())
+        .await
+        .expect("deleting the DdsBackup")
+        .left()
+        .expect("the finalizer keeps the DdsBackup while its cloud backup is deleted");
+    assert!(pending.meta().deletion_timestamp.is_some());
+    assert!(pending.finalizers().iter().any(|f| f == FINALIZER));
+    env.wait_deleted::<DdsBackup>(&name, &dds.uid().expect("uid"))
+        .await;
+    assert!(
+        env.sim
+            .calls()
+            .iter()
+            .any(|c| c.service == "dds" && c.operation == "delete_backup" && c.status / 100 == 2),
+        "no successful DDS delete call"
+    );
+    env.wait_events("DdsBackup", &name, &["CloudBackupDeleted"])
+        .await;
+    // The simulator deletes a DDS backup as a job of half the backup duration.
+    env::within("the cloud backup to disappear", async {
+        while env.sim.backups().iter().any(|b| b.backup_id == id) {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs a Kubernetes cluster (kind/k3d): see README"]
+async fn the_api_server_enforces_the_cel_rules() {
+    env::run(Controllers::Off, |env| async move {
+        let backups = env.api::<DcsBackup>();
+        let apply = PatchParams::apply(MANAGER);
+        let good = resource("DcsBackup", "cel-immutable", json!({"instanceId": "redis-1", "remark": "first"}));
+        backups
+            .patch("cel-immutable", &apply, &Patch::Apply(&good))
+            .await
+            .expect("a valid DcsBackup is accepted");
+
+        // Metadata may change; the spec may not.
+        let labels = json!({"metadata": {"labels": {"team": "a"}}});
+        backups
+            .patch("cel-immutable", &PatchParams::default(), &Patch::Merge(&labels))
+            .await
+            .expect("labels can change");
+        let edit = json!({"spec": {"remark": "second"}});
+        let err = backups
+            .patch("cel-immutable", &PatchParams::default(), &Patch::Merge(&edit))
+            .await
+            .expect_err("a spec change is refused");
+        assert_invalid(err, "spec", IMMUTABLE_MSG);
+        let stored = backups.get("cel-immutable").await.expect("still there");
+        assert_eq!(stored.spec.remark.as_deref(), Some("first"));
+
+        let bad_name = resource(
+            "DdsBackup",
+            "cel-bad-name",
+            json!({"instanceId": "mongo-1", "backupName": "1-starts-with-a-digit"}),
+        );
+        let err = env
+            .api::<DdsBackup>()
+            .patch("cel-bad-name", &apply, &Patch::Apply(&bad_name))
+            .await
+            .expect_err("a bad backupName is refused");
+        assert_invalid(err, "spec.backupName", BACKUP_NAME_MSG);
+
+        let both = resource(
+            "DcsRestore",
+            "cel-both",
+            json!({"instanceId": "redis-1", "backupId": "b-1", "backupRef": {"name": "cel-immutable"}}),
+        );
+        let err = env
+            .api::<DcsRestore>()
+            .patch("cel-both", &apply, &Patch::Apply(&both))
+            .await
+            .expect_err("backupRef and backupId together are refused");
+        assert_invalid(err, "spec", EXACTLY_ONE_BACKUP_MSG);
+
+        let long = resource(
+            "TaurusDbBackup",
+            "cel-timeout",
+            json!({"instanceId": "taurus-1", "timeout": "169h"}),
+        );
+        let err = env
+            .api::<TaurusDbBackup>()
+            .patch("cel-timeout", &apply, &Patch::Apply(&long))
+            .await
+            .expect_err("a timeout over 168h is refused");
+        assert_invalid(err, "spec.timeout", TIMEOUT_RANGE_MSG);
+
+        // Nothing refused was stored.
+        assert!(env.api::<DdsBackup>().get_opt("cel-bad-name").await.unwrap().is_none());
+        assert!(env.api::<DcsRestore>().get_opt("cel-both").await.unwrap().is_none());
+        assert!(env.api::<TaurusDbBackup>().get_opt("cel-timeout").await.unwrap().is_none());
+    })
+    .await;
+}
+
+/// Runs everywhere (no cluster): the examples the cluster test applies parse into their kinds and pass
+/// the controller's own validation, so a broken example fails CI, not only a kind run.
+#[test]
+fn examples_parse_into_their_kinds_and_validate() {
+    fn check<K: BackupResource>(file: &str, kind: &str) -> K {
+        let path = format!("{}/examples/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let obj: K = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let raw: Value = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(raw["kind"], json!(kind), "{path}");
+        assert_eq!(obj.validate(), Ok(()), "{path}");
+        assert!(
+            obj.meta().namespace.is_none(),
+            "{path}: examples go into any namespace"
+        );
+        obj
+    }
+    let backup: DcsBackup = check("dcsbackup.yaml", "DcsBackup");
+    let restore: DcsRestore = check("dcsrestore.yaml", "DcsRestore");
+    let dds: DdsBackup = check("ddsbackup.yaml", "DdsBackup");
+    check::<TaurusDbBackup>("taurusdbbackup.yaml", "TaurusDbBackup");
+    // What the cluster test relies on: the restore waits for the backup example, on its instance,
+    // and the DDS example exercises deletionPolicy Delete while the DCS one keeps its backup.
+    let backup_ref = restore.spec.backup_ref.as_ref().map(|r| r.name.as_str());
+    assert_eq!(backup_ref, Some(backup.name_any().as_str()));
+    assert_eq!(restore.spec.instance_id, backup.spec.instance_id);
+    assert_eq!(
+        backup.deletion_policy(),
+        hwcloud_backup_operator::crd::DeletionPolicy::Retain
+    );
+    assert_eq!(
+        dds.deletion_policy(),
+        hwcloud_backup_operator::crd::DeletionPolicy::Delete
+    );
+}
+
+fn resource(kind: &str, name: &str, spec: Value) -> Value {
+    json!({
+        "apiVersion": "backup.hwcloud.dev/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": spec,
+    })
+}
+
+/// The API server answered 422 Invalid naming `field` with our rule's `message`.
+fn assert_invalid(err: kube::Error, field: &str, message: &str) {
+    match err {
+        kube::Error::Api(status) => {
+            assert_eq!(status.code, 422, "{status:?}");
+            assert!(
+                status.message.contains(&format!("{field}: ")) && status.message.contains(message),
+                "expected `{field}: ... {message}` in: {}",
+                status.message
+            );
+        }
+        other => panic!("expected a 422 from the API server, got {other}"),
+    }
+}
