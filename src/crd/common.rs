@@ -108,7 +108,8 @@ pub struct OperationStatus {
     pub create_requested_at: Option<Time>,
     /// Standard conditions, keyed by type. `Ready` is True once the operation succeeded; its
     /// reason says what is happening (Creating, InProgress, Succeeded, CloudError, Throttled,
-    /// InstanceBusy, Timeout, InvalidSpec, CredentialsError).
+    /// InstanceBusy, Timeout, InvalidSpec, CredentialsError; a DcsRestore also WaitingForBackup
+    /// and BackupUnusable).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,

@@ -53,8 +53,8 @@ pub struct DcsRestoreSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret_ref: Option<SecretRef>,
     /// How long to wait for the restore before marking it Failed, e.g. `30m`, `1h30m`
-    /// (units h, m, s; 1s to 168h). Default 30m. Time spent waiting for a referenced
-    /// DcsBackup counts too.
+    /// (units h, m, s; 1s to 168h). Default 30m. Counted from when the cloud accepted the
+    /// restore; waiting for a referenced DcsBackup does not count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 16))]
     #[x_kube(validation = Rule::new(TIMEOUT_FORMAT_RULE).message(TIMEOUT_FORMAT_MSG))]
