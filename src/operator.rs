@@ -46,13 +46,20 @@ pub async fn check_crds(client: &kube::Client) -> anyhow::Result<()> {
 }
 
 /// Controller settings from the command line.
+///
+/// The poll bounds are ordered `min <= interval <= max` whatever the flags say: the schedule clamps
+/// every wait between them, and `Duration::clamp` panics when the lower bound exceeds the upper.
 pub fn settings(args: &RunArgs) -> Settings {
+    let max_interval = args.poll_max_interval;
+    let interval = args.poll_interval.min(max_interval);
+    let default = PollPolicy::default();
     Settings {
         default_credentials_secret: args.default_credentials_secret.clone(),
         poll: PollPolicy {
-            interval: args.poll_interval,
-            max_interval: args.poll_max_interval,
-            ..PollPolicy::default()
+            interval,
+            max_interval,
+            min_interval: default.min_interval.min(interval),
+            ..default
         },
         ..Settings::default()
     }
@@ -210,4 +217,63 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::config::{Cli, Command};
+    use crate::controller::schedule::next_delay;
+
+    fn run_args(flags: &[&str]) -> RunArgs {
+        let argv = ["hwcloud-backup-operator", "run"].iter().chain(flags);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Run(args) => args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn settings_take_the_poll_flags() {
+        let s = settings(&run_args(&[
+            "--poll-interval=20s",
+            "--poll-max-interval=10m",
+            "--default-credentials-secret=creds",
+        ]));
+        assert_eq!(s.poll.interval, Duration::from_secs(20));
+        assert_eq!(s.poll.max_interval, Duration::from_secs(600));
+        assert_eq!(s.poll.min_interval, PollPolicy::default().min_interval);
+        assert_eq!(s.default_credentials_secret, "creds");
+    }
+
+    #[test]
+    fn poll_bounds_stay_ordered_for_any_flags() {
+        for (interval, max) in [("1s", "1s"), ("500ms", "1s"), ("10s", "1s"), ("1s", "5s")] {
+            let s = settings(&run_args(&[
+                &format!("--poll-interval={interval}"),
+                &format!("--poll-max-interval={max}"),
+            ]));
+            let p = s.poll;
+            assert!(
+                p.min_interval <= p.interval && p.interval <= p.max_interval,
+                "{interval}/{max}: {p:?}"
+            );
+            // Every branch of the schedule clamps; none may panic.
+            for elapsed in [0, 1, 100] {
+                let wait = next_delay(
+                    &p,
+                    Some(Duration::from_secs(30)),
+                    Duration::from_secs(elapsed),
+                    Some(50.0),
+                );
+                assert!(wait <= p.max_interval);
+                let wait = next_delay(&p, None, Duration::from_secs(elapsed), None);
+                assert!(wait >= p.min_interval);
+            }
+        }
+    }
 }
