@@ -1,0 +1,138 @@
+//! README.md states facts about the code; these tests keep the ones that drift easily true: the example
+//! manifests, the flag table, the condition reasons, the metric names and the CI test command.
+
+use std::time::Duration;
+
+use clap::CommandFactory;
+use hwcloud_backup_operator::config::Cli;
+use hwcloud_backup_operator::controller::dcs_restore::BACKUP_UNUSABLE;
+use hwcloud_backup_operator::controller::decide::reason;
+use hwcloud_backup_operator::metrics::Metrics;
+
+fn read(path: &str) -> String {
+    let path = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn readme() -> String {
+    read("README.md")
+}
+
+/// The README line that starts with `prefix`.
+fn row<'a>(readme: &'a str, prefix: &str) -> &'a str {
+    readme
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("README.md has no line starting with {prefix:?}"))
+}
+
+#[test]
+fn example_manifests_are_the_files_in_examples() {
+    let readme = readme();
+    for file in [
+        "dcsbackup.yaml",
+        "dcsrestore.yaml",
+        "ddsbackup.yaml",
+        "taurusdbbackup.yaml",
+    ] {
+        let body = read(&format!("examples/{file}"));
+        assert!(
+            readme.contains(&format!("`examples/{file}`:\n\n```yaml\n{body}```")),
+            "README.md must show examples/{file} verbatim"
+        );
+    }
+}
+
+#[test]
+fn every_run_flag_is_in_the_flag_table_with_its_env_var() {
+    let readme = readme();
+    let cmd = Cli::command();
+    let run = cmd.find_subcommand("run").expect("a run subcommand");
+    let mut seen = 0;
+    for arg in run.get_arguments() {
+        let Some(long) = arg.get_long() else {
+            continue;
+        };
+        if long == "help" {
+            continue;
+        }
+        // `--leader-election[=true|false]` documents its optional value inside the backticks.
+        let line = readme
+            .lines()
+            .find(|l| {
+                l.strip_prefix(&format!("| `--{long}"))
+                    .is_some_and(|rest| rest.starts_with('`') || rest.starts_with('['))
+            })
+            .unwrap_or_else(|| panic!("no row for --{long} in the flag table"));
+        let env = arg
+            .get_env()
+            .unwrap_or_else(|| panic!("--{long} has no env var"));
+        let env = env.to_string_lossy();
+        assert!(line.contains(&format!("| `{env}` |")), "{line}");
+        seen += 1;
+    }
+    assert!(seen >= 17, "only {seen} flags");
+}
+
+#[test]
+fn every_condition_reason_is_explained() {
+    let readme = readme();
+    for r in [
+        reason::CREATING,
+        reason::IN_PROGRESS,
+        reason::SUCCEEDED,
+        reason::CLOUD_ERROR,
+        reason::THROTTLED,
+        reason::INSTANCE_BUSY,
+        reason::TIMEOUT,
+        reason::INVALID_SPEC,
+        reason::CREDENTIALS_ERROR,
+        reason::WAITING_FOR_BACKUP,
+        BACKUP_UNUSABLE,
+    ] {
+        row(&readme, &format!("| `{r}` |"));
+    }
+    // Adopted is an event, never a condition reason.
+    row(&readme, &format!("| `{}` |", reason::ADOPTED));
+}
+
+#[test]
+fn every_metric_is_documented() {
+    let m = Metrics::new();
+    // Touch every family so each is encoded.
+    drop(m.reconcile_timer("dcsbackup"));
+    m.reconcile_error("dcsbackup", "Conflict");
+    m.observe_cloud_call("dcs", "list_backups", "ok", Duration::from_millis(5));
+    m.set_phase_counts("dcsbackup", &[("Pending", 1)]);
+    m.backup_succeeded("dcsbackup", 1);
+    m.set_leader(true);
+    let readme = readme();
+    let mut names = Vec::new();
+    for line in m.encode().lines() {
+        let Some(rest) = line.strip_prefix("# TYPE ") else {
+            continue;
+        };
+        let mut words = rest.split_whitespace();
+        let (Some(name), Some(kind)) = (words.next(), words.next()) else {
+            panic!("odd TYPE line {line:?}");
+        };
+        let name = match kind {
+            "counter" => format!("{name}_total"),
+            _ => name.to_string(),
+        };
+        row(&readme, &format!("| `{name}` |"));
+        names.push(name);
+    }
+    assert_eq!(names.len(), 8, "{names:?}");
+}
+
+#[test]
+fn the_test_command_is_the_one_ci_runs() {
+    let ci = read(".ci/run");
+    let cmd = ci
+        .lines()
+        .find_map(|l| l.strip_prefix("TEST_CMD=\""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("TEST_CMD in .ci/run");
+    assert!(readme().contains(&format!("```sh\n{cmd}\n```")), "{cmd}");
+}
