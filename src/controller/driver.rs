@@ -221,7 +221,7 @@ async fn finish<K: Operation>(
     if d.status != *before {
         apply_status(api, obj, &d.status).await?;
     }
-    if let Some(note) = &d.event {
+    for note in &d.events {
         publish(ctx, obj, note, "Reconcile").await;
     }
     let terminal = d.status.is_terminal();
