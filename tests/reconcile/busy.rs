@@ -78,3 +78,33 @@ async fn cloud_busy_instance_is_waited_out<K: Kind>() {
     assert_state(&st, Phase::Succeeded, "Succeeded");
     assert_eq!(K::made(&h, K::INSTANCE).len(), 1);
 }
+
+/// The claim is per instance across kinds: a restore waits for a backup of its instance.
+#[tokio::test]
+async fn restore_waits_for_a_backup_running_on_its_instance() {
+    use hwcloud_backup_operator::crd::{DcsBackup, DcsRestore};
+    let h = Harness::new().await;
+    let spec = DcsRestore::spec(&h, DcsRestore::INSTANCE).await;
+    let backup = h.create(
+        DcsBackup::KIND,
+        DcsBackup::PLURAL,
+        "backup",
+        DcsBackup::plain_spec(DcsRestore::INSTANCE),
+    );
+    let restore = h.create(DcsRestore::KIND, DcsRestore::PLURAL, "restore", spec);
+    h.step::<DcsBackup>(&backup).await;
+    assert_eq!(h.status(&backup).phase, Some(Phase::Running));
+    h.step::<DcsRestore>(&restore).await;
+    assert_state(&h.status(&restore), Phase::Pending, "InstanceBusy");
+    let message = h.status(&restore).message.unwrap_or_default();
+    assert!(
+        message.contains("DcsBackup/team-a/backup"),
+        "names the holder: {message}"
+    );
+    assert_eq!(h.cloud_calls("create_restore"), 0);
+
+    h.drive::<DcsBackup>(&backup, 50).await;
+    h.drive::<DcsRestore>(&restore, 50).await;
+    assert_state(&h.status(&restore), Phase::Succeeded, "Succeeded");
+    assert_eq!(h.cloud_calls("create_restore"), 1);
+}

@@ -177,3 +177,33 @@ async fn dcs_restore_deletion_releases_a_finalizer_without_cloud_calls() {
     );
     assert_eq!(DcsRestore::made(&h, DcsRestore::INSTANCE).len(), 1);
 }
+
+each_backup_kind!(delete_while_running_retries_until_the_cloud_allows_it);
+/// The cloud refuses to delete a backup that is still being made: the finalizer stays (never an
+/// orphaned backup), a warning says why, and the deletion goes through once the backup is done.
+async fn delete_while_running_retries_until_the_cloud_allows_it<K: Kind>() {
+    let h = Harness::new().await;
+    let spec = with_policy(K::spec(&h, K::INSTANCE).await, "Delete");
+    let path = h.create(K::KIND, K::PLURAL, "hasty", spec);
+    h.step::<K>(&path).await;
+    let id = h.status(&path).backup_id.unwrap();
+    h.api.delete(&path);
+
+    assert!(h.step::<K>(&path).await.is_some(), "retried");
+    assert!(has_finalizer(&h, &path), "kept while the backup exists");
+    assert_eq!(events_for(&h, "hasty").last().unwrap(), "CleanupFailed");
+    assert_eq!(h.cloud_calls("delete_backup"), 1);
+    assert!(!deleted_in_cloud::<K>(&h, &id));
+
+    wait_until("the backup finished", || {
+        K::made(&h, K::INSTANCE)[0].status == K::DONE
+    })
+    .await;
+    assert_eq!(h.step::<K>(&path).await, None);
+    assert!(h.api.get(&path).is_none());
+    assert!(deleted_in_cloud::<K>(&h, &id));
+    assert_eq!(
+        events_for(&h, "hasty").last().unwrap(),
+        "CloudBackupDeleted"
+    );
+}
