@@ -48,8 +48,8 @@ each_backup_kind!(running_to_failed);
 /// instance, so no backup of it is ever restorable.
 async fn running_to_failed<K: Kind>() {
     let h = Harness::new().await;
-    let failing = &h.sim.config().failing_instances[0].clone();
-    let path = h.create(K::KIND, K::PLURAL, "doomed", K::spec(&h, failing).await);
+    let failing = h.sim.config().failing_instances[0].clone();
+    let path = h.create(K::KIND, K::PLURAL, "doomed", K::spec(&h, &failing).await);
     let phases = drive_phases::<K>(&h, &path).await;
     assert_eq!(phases.first(), Some(&Phase::Running), "{phases:?}");
 
