@@ -5,10 +5,10 @@ use crate::cloud::dcs::BackupFormat;
 use crate::cloud::error::Error as CloudError;
 use crate::cloud::types::OpView;
 use crate::controller::context::Context;
-use crate::controller::dcs::{self, has_marker, list_key, remark_with_marker};
+use crate::controller::dcs::{self, has_marker, list_key, not_before_deadline, remark_with_marker};
 use crate::controller::decide::OpIds;
 use crate::controller::error::Result;
-use crate::controller::operation::{Found, Operation, Prepared};
+use crate::controller::operation::{Found, Operation, Prepared, timeout_of};
 use crate::crd::{DcsBackup, DcsBackupFormat, OperationStatus};
 
 impl Operation for DcsBackup {
@@ -51,7 +51,7 @@ impl Operation for DcsBackup {
     ) -> Result<Vec<Found>, CloudError> {
         ctx.dcs_backups
             .invalidate(&list_key(cloud, &self.spec.instance_id));
-        let records = dcs::backups(ctx, cloud, &self.spec.instance_id).await?;
+        let records = dcs::backups(ctx, cloud, &self.spec.instance_id, None).await?;
         let mut found: Vec<_> = records
             .iter()
             .filter(|r| has_marker(r.remark.as_deref(), marker))
@@ -78,7 +78,8 @@ impl Operation for DcsBackup {
         let Some(id) = status.backup_id.as_deref() else {
             return Ok(None);
         };
-        let records = dcs::backups(ctx, cloud, &self.spec.instance_id).await?;
+        let not_before = not_before_deadline(status, timeout_of(self));
+        let records = dcs::backups(ctx, cloud, &self.spec.instance_id, not_before).await?;
         Ok(records.iter().find(|r| r.backup_id == id).map(|r| r.view()))
     }
 

@@ -7,10 +7,10 @@ use crate::cloud::client::CloudClient;
 use crate::cloud::error::Error as CloudError;
 use crate::cloud::types::{OpState, OpView};
 use crate::controller::context::Context;
-use crate::controller::dcs::{self, has_marker, list_key, remark_with_marker};
+use crate::controller::dcs::{self, has_marker, list_key, not_before_deadline, remark_with_marker};
 use crate::controller::decide::{Failure, Observation, OpIds, reason};
 use crate::controller::error::{Error, Result};
-use crate::controller::operation::{Found, Operation, Prepared};
+use crate::controller::operation::{Found, Operation, Prepared, timeout_of};
 use crate::crd::{DcsBackup, DcsRestore, OperationStatus, Phase};
 
 /// Reason when the backup to restore belongs to another instance or cannot be restored.
@@ -86,7 +86,7 @@ impl Operation for DcsRestore {
             Ok(id) => id,
             Err(obs) => return Ok(Err(obs)),
         };
-        let records = match dcs::backups(ctx, cloud, &self.spec.instance_id).await {
+        let records = match dcs::backups(ctx, cloud, &self.spec.instance_id, None).await {
             Ok(r) => r,
             Err(e) => {
                 return Ok(Err(Observation::LookupFailed(Failure {
@@ -162,7 +162,7 @@ impl Operation for DcsRestore {
     ) -> Result<Vec<Found>, CloudError> {
         ctx.dcs_restores
             .invalidate(&list_key(cloud, &self.spec.instance_id));
-        let records = dcs::restores(ctx, cloud, &self.spec.instance_id).await?;
+        let records = dcs::restores(ctx, cloud, &self.spec.instance_id, None).await?;
         let mut found: Vec<_> = records
             .iter()
             .filter(|r| has_marker(r.remark.as_deref(), marker))
@@ -190,7 +190,8 @@ impl Operation for DcsRestore {
         let Some(id) = status.restore_id.as_deref() else {
             return Ok(None);
         };
-        let records = dcs::restores(ctx, cloud, &self.spec.instance_id).await?;
+        let not_before = not_before_deadline(status, timeout_of(self));
+        let records = dcs::restores(ctx, cloud, &self.spec.instance_id, not_before).await?;
         Ok(records
             .iter()
             .find(|r| r.restore_id == id)

@@ -1,7 +1,7 @@
 //! The create → poll → finish state machine as pure functions of (status, observation, time).
 //!
 //! The driver asks [`plan`] what to do, performs the cloud I/O, turns the result into an
-//! [`Observation`] and asks [`decide`] for the next status, event and requeue. Nothing here does
+//! [`Observation`] and asks [`decide`] for the next status, events and requeue. Nothing here does
 //! I/O, so every transition is unit-tested.
 
 use std::time::Duration;
@@ -139,7 +139,8 @@ pub struct EventNote {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub status: OperationStatus,
-    pub event: Option<EventNote>,
+    /// Events to publish, in order (an adoption that finds a finished operation has two).
+    pub events: Vec<EventNote>,
     pub requeue: Requeue,
 }
 
@@ -218,8 +219,9 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
             };
             return match view {
                 Some(v) => {
+                    // The adoption is news even when the operation finished meanwhile.
                     let mut d = decide(&s, Observation::Progress(v), f);
-                    d.event = d.event.or(Some(ev));
+                    d.events.insert(0, ev);
                     d
                 }
                 None => {
@@ -232,7 +234,7 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
                     );
                     Decision {
                         status: s.clone(),
-                        event: Some(ev),
+                        events: vec![ev],
                         requeue: Requeue::Poll {
                             deadline_in: deadline_in(&s, f),
                         },
@@ -335,7 +337,7 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
     });
     Decision {
         status: s,
-        event,
+        events: event.into_iter().collect(),
         requeue,
     }
 }
@@ -361,7 +363,7 @@ fn progress(
             set_ready(&mut s, f, true, reason::SUCCEEDED, &msg);
             Decision {
                 status: s,
-                event: Some(normal(format!("{}Succeeded", f.noun), msg)),
+                events: vec![normal(format!("{}Succeeded", f.noun), msg)],
                 requeue: Requeue::Never,
             }
         }
@@ -374,7 +376,7 @@ fn progress(
             set_ready(&mut s, f, false, reason::CLOUD_ERROR, &msg);
             Decision {
                 status: s,
-                event: Some(warning(format!("{}Failed", f.noun), msg)),
+                events: vec![warning(format!("{}Failed", f.noun), msg)],
                 requeue: Requeue::Never,
             }
         }
@@ -395,7 +397,7 @@ fn progress(
                 set_ready(&mut s, f, false, reason::TIMEOUT, &msg);
                 return Decision {
                     status: s,
-                    event: Some(warning(reason::TIMEOUT.into(), msg)),
+                    events: vec![warning(reason::TIMEOUT.into(), msg)],
                     requeue: Requeue::Never,
                 };
             }
@@ -415,7 +417,7 @@ fn progress(
             };
             Decision {
                 status: s,
-                event: None,
+                events: Vec::new(),
                 requeue,
             }
         }

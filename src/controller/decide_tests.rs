@@ -117,8 +117,11 @@ fn marker_is_written_before_create_and_cleared_with_ids() {
     );
     assert_eq!(d.status.started_at, Some(Time(ts(1))));
     assert_eq!(
-        d.event.as_ref().map(|e| e.reason.as_str()),
-        Some("BackupStarted")
+        d.events
+            .iter()
+            .map(|e| e.reason.as_str())
+            .collect::<Vec<_>>(),
+        vec!["BackupStarted"]
     );
     assert!(matches!(
         d.requeue,
@@ -142,8 +145,11 @@ fn running_to_succeeded_records_size_and_completion() {
     assert_eq!(ready(&d.status), ("True".into(), "Succeeded".into()));
     assert_eq!(d.requeue, Requeue::Never);
     assert_eq!(
-        d.event.map(|e| (e.warning, e.reason)),
-        Some((false, "BackupSucceeded".into()))
+        d.events
+            .into_iter()
+            .map(|e| (e.warning, e.reason))
+            .collect::<Vec<_>>(),
+        vec![(false, "BackupSucceeded".into())]
     );
 }
 
@@ -156,8 +162,11 @@ fn running_to_failed_carries_the_cloud_reason() {
     assert!(d.status.message.as_deref().unwrap().contains("dcs.08.0002"));
     assert_eq!(ready(&d.status), ("False".into(), "CloudError".into()));
     assert_eq!(
-        d.event.map(|e| (e.warning, e.reason)),
-        Some((true, "BackupFailed".into()))
+        d.events
+            .into_iter()
+            .map(|e| (e.warning, e.reason))
+            .collect::<Vec<_>>(),
+        vec![(true, "BackupFailed".into())]
     );
 }
 
@@ -174,7 +183,7 @@ fn in_progress_keeps_polling_with_progress() {
             deadline_in: Some(Duration::from_secs(1740))
         }
     );
-    assert_eq!(d.event, None, "polls are not news");
+    assert_eq!(d.events, vec![], "polls are not news");
     let unknown = decide(
         &running(0),
         Observation::Progress(view(OpState::Unknown, "mystery")),
@@ -228,13 +237,13 @@ fn busy_and_throttled_creates_requeue_without_failing_and_drop_the_marker() {
         );
         assert_eq!(ready(&d.status).1, reason);
         assert_eq!(d.requeue, Requeue::After(Duration::from_secs(15)));
-        assert!(d.event.is_some(), "first {reason} is announced");
+        assert_eq!(d.events.len(), 1, "first {reason} is announced");
         let again = decide(
             &d.status,
             Observation::CreateRejected(fail(class)),
             &frame(20),
         );
-        assert_eq!(again.event, None, "repeats are not");
+        assert_eq!(again.events, vec![], "repeats are not");
     }
 }
 
@@ -307,7 +316,13 @@ fn adoption_resumes_running_or_finishes_at_once() {
     assert_eq!(d.status.phase, Some(Phase::Running));
     assert_eq!(d.status.backup_id.as_deref(), Some("b9"));
     assert_eq!(d.status.create_requested_at, None);
-    assert_eq!(d.event.map(|e| e.reason), Some("Adopted".into()));
+    let reasons = |d: &Decision| {
+        d.events
+            .iter()
+            .map(|e| e.reason.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(reasons(&d), vec!["Adopted"]);
     let done = Observation::Adopted {
         ids,
         view: Some(view(OpState::Succeeded, "succeed")),
@@ -315,6 +330,9 @@ fn adoption_resumes_running_or_finishes_at_once() {
     };
     let d = decide(&pending, done, &frame(5));
     assert_eq!(d.status.phase, Some(Phase::Succeeded));
+    // Finishing at once must not swallow the adoption, nor its warning about the duplicate.
+    assert_eq!(reasons(&d), vec!["Adopted", "BackupSucceeded"]);
+    assert!(d.events[0].warning && d.events[0].note.contains("b10"));
 }
 
 #[test]

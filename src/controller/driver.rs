@@ -16,7 +16,7 @@ use crate::controller::decide::{
 };
 use crate::controller::error::{Error, Result};
 use crate::controller::kube_io::{add_finalizer, apply_status, load_account, publish};
-use crate::controller::operation::{Operation, marker};
+use crate::controller::operation::{Operation, marker, timeout_of};
 use crate::controller::schedule::jitter;
 use crate::crd::{DeletionPolicy, OperationStatus, Phase};
 
@@ -63,7 +63,7 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
 }
 
 fn frame<'a, K: Operation>(obj: &K, ctx: &Context) -> Frame<'a> {
-    let timeout = obj.effective_timeout().unwrap_or(K::DEFAULT_TIMEOUT);
+    let timeout = timeout_of(obj);
     Frame {
         now: Timestamp::now(),
         generation: obj.meta().generation,
@@ -221,7 +221,7 @@ async fn finish<K: Operation>(
     if d.status != *before {
         apply_status(api, obj, &d.status).await?;
     }
-    if let Some(note) = &d.event {
+    for note in &d.events {
         publish(ctx, obj, note, "Reconcile").await;
     }
     let terminal = d.status.is_terminal();

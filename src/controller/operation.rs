@@ -9,6 +9,7 @@ use crate::controller::context::Context;
 use crate::controller::decide::{Observation, OpIds};
 use crate::controller::error::Result;
 use crate::crd::{BackupResource, OperationStatus};
+use std::time::Duration;
 
 /// What [`Operation::precheck`] resolved for the create: the backup id a restore restores.
 pub type Prepared = Option<String>;
@@ -72,6 +73,12 @@ pub trait Operation: BackupResource {
     ) -> impl Future<Output = Result<(), CloudError>> + Send {
         async { Ok(()) }
     }
+}
+
+/// The timeout a resource runs under: its spec's, or the kind's default (an unparsable spec value
+/// fails validation before it matters).
+pub fn timeout_of<K: BackupResource>(obj: &K) -> Duration {
+    obj.effective_timeout().unwrap_or(K::DEFAULT_TIMEOUT)
 }
 
 /// The marker that ties a cloud object to its resource: derived from the UID, which is unique and

@@ -1,0 +1,210 @@
+//! What the scenarios need to know about each kind: names, ids, a spec that can run, the cloud
+//! objects the operator made, and a way to keep an instance busy behind the operator's back.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use hwcloud_backup_operator::cloud::client::{CloudClient, CloudClients};
+use hwcloud_backup_operator::controller::operation::Operation;
+use hwcloud_backup_operator::crd::{
+    DcsBackup, DcsRestore, DdsBackup, OperationStatus, TaurusDbBackup,
+};
+use serde_json::{Value, json};
+
+use crate::common::wait_until;
+use crate::harness::{Harness, fast_transport};
+
+/// A cloud object the operator made (it carries a resource marker): id and cloud status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Made {
+    pub id: String,
+    pub status: String,
+}
+
+pub trait Kind: Operation {
+    const KIND: &'static str;
+    const PLURAL: &'static str;
+    /// An instance the simulator treats normally.
+    const INSTANCE: &'static str;
+    /// The simulator's name of the create call.
+    const CREATE: &'static str;
+    /// Status fields holding the ids once the cloud accepted the operation; the first names the
+    /// object in [`Kind::made`].
+    const ID_FIELDS: &'static [&'static str];
+    /// What the cloud answers a create on an instance that runs another operation.
+    const BUSY_CODE: &'static str;
+    /// Cloud statuses of a finished, successful object.
+    const DONE: &'static str;
+
+    /// A spec for `instance` that needs nothing from the cloud (a restore names a made-up backup).
+    fn plain_spec(instance: &str) -> Value {
+        json!({ "instanceId": instance })
+    }
+
+    /// A spec that can run on `instance`: a restore gets a finished cloud backup of it. Clears the
+    /// simulator's call log, so scenarios count only the operator's calls.
+    fn spec(h: &Harness, instance: &str) -> impl Future<Output = Value> {
+        let spec = Self::plain_spec(instance);
+        async move {
+            h.sim.reset_calls();
+            spec
+        }
+    }
+
+    /// The cloud objects the operator made on `instance`, oldest first.
+    fn made(h: &Harness, instance: &str) -> Vec<Made>;
+
+    /// Starts an operation on `instance` directly in the cloud, so the instance is busy.
+    fn occupy(h: &Harness, instance: &str) -> impl Future<Output = ()>;
+
+    /// The id in status that names the object of [`Kind::made`].
+    fn op_id(st: &OperationStatus) -> Option<String> {
+        st.backup_id.clone()
+    }
+}
+
+/// A cloud client of the simulator's account that bypasses the operator.
+pub fn direct(h: &Harness) -> Arc<CloudClient> {
+    CloudClients::new(fast_transport(), None).client(&h.sim.account())
+}
+
+/// A finished DCS backup of `instance`, made directly in the cloud; returns its id.
+pub async fn finished_dcs_backup(h: &Harness, instance: &str) -> String {
+    let id = direct(h)
+        .dcs()
+        .create_backup(instance, "seed", None)
+        .await
+        .expect("direct backup starts");
+    wait_until("the seed backup finished", || {
+        h.sim
+            .backups()
+            .iter()
+            .any(|b| b.backup_id == id && b.status != "backuping" && b.status != "waiting")
+    })
+    .await;
+    id
+}
+
+/// Backups of `service` on `instance` that carry a resource marker.
+fn made_backups(h: &Harness, service: &str, instance: &str) -> Vec<Made> {
+    let mut all = h.sim.backups();
+    all.sort_by_key(|b| b.created_at);
+    all.into_iter()
+        .filter(|b| {
+            b.service == service
+                && b.instance_id == instance
+                && b.description_or_remark.contains("k8s:")
+        })
+        .map(|b| Made {
+            id: b.backup_id,
+            status: b.status,
+        })
+        .collect()
+}
+
+impl Kind for DcsBackup {
+    const KIND: &'static str = "DcsBackup";
+    const PLURAL: &'static str = "dcsbackups";
+    const INSTANCE: &'static str = "redis-1";
+    const CREATE: &'static str = "create_backup";
+    const ID_FIELDS: &'static [&'static str] = &["backupId"];
+    const BUSY_CODE: &'static str = "DCS.4096";
+    const DONE: &'static str = "succeed";
+
+    fn made(h: &Harness, instance: &str) -> Vec<Made> {
+        made_backups(h, "dcs", instance)
+    }
+
+    async fn occupy(h: &Harness, instance: &str) {
+        direct(h)
+            .dcs()
+            .create_backup(instance, "by hand", None)
+            .await
+            .expect("direct backup starts");
+    }
+}
+
+impl Kind for DcsRestore {
+    const KIND: &'static str = "DcsRestore";
+    const PLURAL: &'static str = "dcsrestores";
+    const INSTANCE: &'static str = "redis-1";
+    const CREATE: &'static str = "create_restore";
+    const ID_FIELDS: &'static [&'static str] = &["restoreId", "backupId"];
+    const BUSY_CODE: &'static str = "DCS.4096";
+    const DONE: &'static str = "succeed";
+
+    fn plain_spec(instance: &str) -> Value {
+        json!({ "instanceId": instance, "backupId": "0b5e2f6a-0000-4000-8000-000000000000" })
+    }
+
+    async fn spec(h: &Harness, instance: &str) -> Value {
+        let backup = finished_dcs_backup(h, instance).await;
+        h.sim.reset_calls();
+        json!({ "instanceId": instance, "backupId": backup })
+    }
+
+    fn made(h: &Harness, instance: &str) -> Vec<Made> {
+        let mut all = h.sim.restores();
+        all.sort_by_key(|r| r.created_at);
+        all.into_iter()
+            .filter(|r| r.instance_id == instance && r.remark.contains("k8s:"))
+            .map(|r| Made {
+                id: r.restore_id,
+                status: r.status,
+            })
+            .collect()
+    }
+
+    /// A backup running on the instance makes the cloud refuse a restore (DCS.4096).
+    async fn occupy(h: &Harness, instance: &str) {
+        DcsBackup::occupy(h, instance).await;
+    }
+
+    fn op_id(st: &OperationStatus) -> Option<String> {
+        st.restore_id.clone()
+    }
+}
+
+impl Kind for DdsBackup {
+    const KIND: &'static str = "DdsBackup";
+    const PLURAL: &'static str = "ddsbackups";
+    const INSTANCE: &'static str = "mongo-1";
+    const CREATE: &'static str = "create_backup";
+    const ID_FIELDS: &'static [&'static str] = &["backupId", "jobId"];
+    const BUSY_CODE: &'static str = "DBS.200019";
+    const DONE: &'static str = "COMPLETED";
+
+    fn made(h: &Harness, instance: &str) -> Vec<Made> {
+        made_backups(h, "dds", instance)
+    }
+
+    async fn occupy(h: &Harness, instance: &str) {
+        direct(h)
+            .dds()
+            .create_backup(instance, "by-hand", "made by hand")
+            .await
+            .expect("direct backup starts");
+    }
+}
+
+impl Kind for TaurusDbBackup {
+    const KIND: &'static str = "TaurusDbBackup";
+    const PLURAL: &'static str = "taurusdbbackups";
+    const INSTANCE: &'static str = "taurus-1";
+    const CREATE: &'static str = "create_backup";
+    const ID_FIELDS: &'static [&'static str] = &["backupId", "jobId"];
+    const BUSY_CODE: &'static str = "DBS.201205";
+    const DONE: &'static str = "COMPLETED";
+
+    fn made(h: &Harness, instance: &str) -> Vec<Made> {
+        made_backups(h, "taurus", instance)
+    }
+
+    async fn occupy(h: &Harness, instance: &str) {
+        direct(h)
+            .taurus()
+            .create_backup(instance, "by-hand", "made by hand")
+            .await
+            .expect("direct backup starts");
+    }
+}

@@ -1,0 +1,48 @@
+//! Reconcile scenarios of every kind, driven through the real reconciler against the cloud
+//! simulator (over HTTP) and the in-memory API server: exact status patches, events, finalizer
+//! writes and cloud calls for new resources, crashes, busy instances, throttling, timeouts, bad
+//! credentials, deletion, restores and invalid specs.
+
+#[path = "../support/fake_api.rs"]
+mod fake_api;
+#[path = "../support/harness.rs"]
+mod harness;
+
+/// Runs `$scenario::<K>()` as one test per kind, in a module named after the scenario
+/// (`create::new_resource::dds_backup`). Without a list: all four kinds.
+macro_rules! each_kind {
+    ($scenario:ident) => {
+        each_kind!($scenario: dcs_backup DcsBackup, dcs_restore DcsRestore,
+            dds_backup DdsBackup, taurusdb_backup TaurusDbBackup);
+    };
+    ($scenario:ident: $($test:ident $kind:ident),+) => {
+        mod $scenario {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$scenario::<hwcloud_backup_operator::crd::$kind>().await;
+                }
+            )+
+        }
+    };
+}
+
+/// [`each_kind`] for the three backup kinds (scenarios a restore cannot have).
+macro_rules! each_backup_kind {
+    ($scenario:ident) => {
+        each_kind!($scenario: dcs_backup DcsBackup, dds_backup DdsBackup,
+            taurusdb_backup TaurusDbBackup);
+    };
+}
+
+mod common;
+mod kinds;
+
+mod busy;
+mod create;
+mod credentials;
+mod deletion;
+mod faults;
+mod invalid;
+mod outcome;
+mod restore;
