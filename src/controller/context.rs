@@ -10,6 +10,7 @@ use crate::cloud::client::CloudClients;
 use crate::cloud::dcs::{DcsBackupRecord, DcsRestoreRecord};
 use crate::controller::instance_lock::InstanceLocks;
 use crate::controller::list_cache::ListCache;
+use crate::controller::recent::RecentStatus;
 use crate::controller::schedule::{PollPolicy, Scheduler};
 use crate::metrics::Metrics;
 
@@ -60,6 +61,8 @@ pub struct Context {
     pub dcs_backups: ListCache<ListKey, Vec<DcsBackupRecord>>,
     pub dcs_restores: ListCache<ListKey, Vec<DcsRestoreRecord>>,
     pub settings: Settings,
+    /// Statuses this process wrote that the watch cache may not show yet.
+    pub recent: RecentStatus,
     /// `run --simulate`: every resource talks to the embedded simulator with this account.
     pub simulated: Option<Account>,
     pub metrics: Arc<Metrics>,
@@ -86,6 +89,7 @@ impl Context {
             dcs_backups: ListCache::new(fresh_for),
             dcs_restores: ListCache::new(fresh_for),
             settings,
+            recent: RecentStatus::default(),
             simulated: None,
             metrics,
         }

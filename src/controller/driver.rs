@@ -35,8 +35,10 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
     let ns = obj.namespace().ok_or(Error::MissingField("namespace"))?;
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
     let owner = format!("{}/{}/{}", K::kind(&()), ns, obj.name_any());
+    let uid = obj.uid().ok_or(Error::MissingField("uid"))?;
     if obj.meta().deletion_timestamp.is_some() {
         ctx.locks.release(obj.instance_id(), &owner);
+        ctx.recent.forget(&uid);
         return cleanup(obj, ctx, &api).await;
     }
     if obj.deletion_policy() == DeletionPolicy::Delete
@@ -45,7 +47,9 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
         // Before any cloud object exists, so a delete can never orphan one.
         add_finalizer(&api, obj).await?;
     }
-    let status = obj.status().cloned().unwrap_or_default();
+    let status = ctx
+        .recent
+        .freshest(&uid, obj.status().cloned().unwrap_or_default());
     let frame = frame::<K>(obj, ctx);
     let step = decide::plan(
         &status,
@@ -179,7 +183,7 @@ async fn observe<K: Operation>(
     }
     // Persist the marker BEFORE the cloud call: after a crash the next reconcile looks the object up.
     let pending = decide::mark_create_pending(&status, frame);
-    apply_status(api, obj, &pending).await?;
+    write_status(ctx, api, obj, &pending).await?;
     let obs = match obj.create(ctx, &cloud, &marker, &prepared).await? {
         Ok(ids) => Observation::Created(ids),
         Err(e) if is_definite(&e) => {
@@ -219,7 +223,7 @@ async fn finish<K: Operation>(
     d: Decision,
 ) -> Result<Option<Duration>> {
     if d.status != *before {
-        apply_status(api, obj, &d.status).await?;
+        write_status(ctx, api, obj, &d.status).await?;
     }
     for note in &d.events {
         publish(ctx, obj, note, "Reconcile").await;
@@ -259,6 +263,20 @@ async fn finish<K: Operation>(
             Some(jitter(wait))
         }
     })
+}
+
+/// Writes the status and remembers it, so a lagging cache cannot make the next reconcile redo work.
+async fn write_status<K: Operation>(
+    ctx: &Context,
+    api: &Api<K>,
+    obj: &K,
+    status: &OperationStatus,
+) -> Result<()> {
+    apply_status(api, obj, status).await?;
+    if let Some(uid) = obj.uid() {
+        ctx.recent.remember(&uid, status);
+    }
+    Ok(())
 }
 
 /// Error policy of every controller: count, log, and retry with jitter (conflicts quickly).

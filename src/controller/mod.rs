@@ -14,5 +14,6 @@ pub mod instance_lock;
 pub mod kube_io;
 pub mod list_cache;
 pub mod operation;
+pub mod recent;
 pub mod runner;
 pub mod schedule;

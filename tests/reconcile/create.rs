@@ -157,3 +157,27 @@ async fn old_marker_with_nothing_in_the_cloud_creates_once<K: Kind>() {
     assert_eq!(h.cloud_calls(K::CREATE), 1, "exactly one create");
     assert_eq!(K::made(&h, K::INSTANCE).len(), 1);
 }
+
+each_kind!(a_stale_cache_copy_does_not_adopt_its_own_operation);
+/// The watch cache may still show the marker-only status when the next reconcile runs; the
+/// operator must remember what it wrote instead of looking its own operation up again.
+async fn a_stale_cache_copy_does_not_adopt_its_own_operation<K: Kind>() {
+    let h = Harness::new().await;
+    let spec = K::spec(&h, K::INSTANCE).await;
+    let path = h.create(K::KIND, K::PLURAL, "stale", spec);
+    h.step::<K>(&path).await;
+    let marker_only = h.status_patches(&path)[0].clone();
+    let mut stale = h.api.get(&path).expect("object");
+    stale["status"] = marker_only;
+    let stale: K = serde_json::from_value(stale).expect("deserialises");
+    h.sim.reset_calls();
+    reconcile_once(&stale, &h.ctx).await.expect("reconcile");
+    assert_eq!(
+        events_for(&h, "stale"),
+        vec![format!("{}Started", K::NOUN)],
+        "no Adopted event"
+    );
+    assert_eq!(h.cloud_calls(K::CREATE), 0);
+    assert_eq!(K::made(&h, K::INSTANCE).len(), 1);
+    assert_eq!(h.status(&path).phase, Some(Phase::Running));
+}
