@@ -34,7 +34,7 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
     let _timer = ctx.metrics.reconcile_timer(K::KIND_LABEL);
     let ns = obj.namespace().ok_or(Error::MissingField("namespace"))?;
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
-    let owner = format!("{}/{}/{}", K::kind(&()), ns, obj.name_any());
+    let owner = owner(obj);
     let uid = obj.uid().ok_or(Error::MissingField("uid"))?;
     if obj.meta().deletion_timestamp.is_some() {
         ctx.locks.release(obj.instance_id(), &owner);
@@ -64,6 +64,16 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
     let (status, obs) = observe(obj, ctx, &api, &owner, status, step, &frame).await?;
     let decision = decide::decide(&status, obs, &frame);
     finish(obj, ctx, &api, &owner, &status, decision).await
+}
+
+/// Who holds an instance claim: `Kind/namespace/name` (the housekeeping task matches on it).
+pub fn owner<K: Operation>(obj: &K) -> String {
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        obj.namespace().unwrap_or_default(),
+        obj.name_any()
+    )
 }
 
 fn frame<'a, K: Operation>(obj: &K, ctx: &Context) -> Frame<'a> {

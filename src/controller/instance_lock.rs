@@ -75,6 +75,20 @@ impl InstanceLocks {
         }
     }
 
+    /// Releases claims of owners starting with `prefix` that are not in `present`: a resource deleted
+    /// without a finalizer is never reconciled again, so its claim is collected here instead of
+    /// blocking its instance until the claim goes stale.
+    pub fn release_absent(
+        &self,
+        prefix: &str,
+        present: &std::collections::HashSet<String>,
+    ) -> usize {
+        let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+        let before = claims.len();
+        claims.retain(|_, c| !c.owner.starts_with(prefix) || present.contains(&c.owner));
+        before - claims.len()
+    }
+
     /// The current live holder of `instance`, if any.
     pub fn holder(&self, instance: &str) -> Option<String> {
         let claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
@@ -117,6 +131,23 @@ mod tests {
         std::thread::sleep(Duration::from_millis(30));
         assert_eq!(l.holder("i1"), None);
         assert_eq!(l.try_claim("i1", "b"), Ok(()));
+    }
+
+    #[test]
+    fn claims_of_vanished_owners_are_collected() {
+        let l = InstanceLocks::new(Duration::from_secs(60));
+        l.try_claim("i1", "DcsBackup/ns/a").unwrap();
+        l.try_claim("i2", "DcsBackup/ns/b").unwrap();
+        l.try_claim("i3", "DdsBackup/ns/a").unwrap();
+        let present = ["DcsBackup/ns/b".to_string()].into_iter().collect();
+        assert_eq!(l.release_absent("DcsBackup/", &present), 1);
+        assert_eq!(l.holder("i1"), None);
+        assert_eq!(l.holder("i2").as_deref(), Some("DcsBackup/ns/b"));
+        assert_eq!(
+            l.holder("i3").as_deref(),
+            Some("DdsBackup/ns/a"),
+            "other kinds are not this store's business"
+        );
     }
 
     #[test]

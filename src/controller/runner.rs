@@ -1,5 +1,6 @@
 //! Starts one kube-runtime Controller per kind (and per watched namespace) over the shared context.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 
 use crate::controller::context::Context;
-use crate::controller::driver::{error_policy, reconcile};
+use crate::controller::driver::{error_policy, owner, reconcile};
 use crate::controller::error::Error;
 use crate::controller::operation::Operation;
 use crate::crd::{DcsBackup, DcsRestore, DdsBackup, Phase, TaurusDbBackup};
@@ -49,13 +50,20 @@ pub async fn run(
     futures::join!(join_all(runs), synced);
 }
 
-fn apis<K: Operation>(ctx: &Context, opts: &RunOptions) -> Vec<Api<DeserializeGuard<K>>> {
+/// The Apis to watch for `K`, each with the claim-owner prefix of the objects it sees.
+fn apis<K: Operation>(ctx: &Context, opts: &RunOptions) -> Vec<(Api<DeserializeGuard<K>>, String)> {
+    let kind = K::kind(&());
     if opts.namespaces.is_empty() {
-        vec![Api::all(ctx.client.clone())]
+        vec![(Api::all(ctx.client.clone()), format!("{kind}/"))]
     } else {
         opts.namespaces
             .iter()
-            .map(|ns| Api::namespaced(ctx.client.clone(), ns))
+            .map(|ns| {
+                (
+                    Api::namespaced(ctx.client.clone(), ns),
+                    format!("{kind}/{ns}/"),
+                )
+            })
             .collect()
     }
 }
@@ -67,12 +75,13 @@ fn add<K: Operation>(
     runs: &mut Vec<BoxFuture<'static, ()>>,
     stores: &mut Vec<BoxFuture<'static, ()>>,
 ) {
-    for api in apis::<K>(ctx, opts) {
+    let mut kind_stores = Vec::new();
+    for (api, prefix) in apis::<K>(ctx, opts) {
         let ctrl = Controller::new(api, watcher::Config::default().any_semantic())
             .with_config(controller::Config::default().concurrency(opts.concurrency))
             .graceful_shutdown_on(shutdown.clone());
         let store: Store<DeserializeGuard<K>> = ctrl.store();
-        runs.push(count_phases(store.clone(), ctx.clone(), shutdown.clone()).boxed());
+        kind_stores.push((store.clone(), prefix));
         stores.push(async move { store.wait_until_ready().await.unwrap_or(()) }.boxed());
         let ctx = ctx.clone();
         runs.push(
@@ -90,11 +99,13 @@ fn add<K: Operation>(
                 .boxed(),
         );
     }
+    runs.push(housekeeping(kind_stores, ctx.clone(), shutdown.clone()).boxed());
 }
 
-/// Keeps the `resources{kind,phase}` gauge current from the controller's cache (no API calls).
-async fn count_phases<K: Operation>(
-    store: Store<DeserializeGuard<K>>,
+/// Periodic work over a kind's caches (no API calls): the `resources{kind,phase}` gauge, and
+/// releasing instance claims of resources that were deleted without a finalizer.
+async fn housekeeping<K: Operation>(
+    stores: Vec<(Store<DeserializeGuard<K>>, String)>,
     ctx: Arc<Context>,
     shutdown: Shutdown,
 ) {
@@ -111,11 +122,23 @@ async fn count_phases<K: Operation>(
             ("Succeeded", 0),
             ("Failed", 0),
         ];
-        for obj in store.state() {
-            let Ok(k) = &obj.0 else { continue };
-            let phase = k.status().and_then(|s| s.phase).unwrap_or(Phase::Pending);
-            if let Some(slot) = counts.iter_mut().find(|(p, _)| *p == phase.as_str()) {
-                slot.1 += 1;
+        for (store, prefix) in &stores {
+            let mut present = HashSet::new();
+            for obj in store.state() {
+                let Ok(k) = &obj.0 else { continue };
+                let phase = k.status().and_then(|s| s.phase).unwrap_or(Phase::Pending);
+                if let Some(slot) = counts.iter_mut().find(|(p, _)| *p == phase.as_str()) {
+                    slot.1 += 1;
+                }
+                present.insert(owner::<K>(k));
+            }
+            let released = ctx.locks.release_absent(prefix, &present);
+            if released > 0 {
+                tracing::debug!(
+                    kind = K::KIND_LABEL,
+                    released,
+                    "released claims of deleted resources"
+                );
             }
         }
         ctx.metrics.set_phase_counts(K::KIND_LABEL, &counts);
