@@ -7,43 +7,13 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::cloud::error::ErrorClass;
 use crate::cloud::types::{OpState, OpView};
 use crate::crd::{OperationStatus, Phase};
 
-/// The condition every kind maintains.
-pub const READY: &str = "Ready";
-
-/// Condition reasons (also event reasons and metric labels).
-pub mod reason {
-    pub const CREATING: &str = "Creating";
-    pub const IN_PROGRESS: &str = "InProgress";
-    pub const SUCCEEDED: &str = "Succeeded";
-    pub const CLOUD_ERROR: &str = "CloudError";
-    pub const THROTTLED: &str = "Throttled";
-    pub const INSTANCE_BUSY: &str = "InstanceBusy";
-    pub const TIMEOUT: &str = "Timeout";
-    pub const INVALID_SPEC: &str = "InvalidSpec";
-    pub const CREDENTIALS_ERROR: &str = "CredentialsError";
-    pub const WAITING_FOR_BACKUP: &str = "WaitingForBackup";
-    pub const ADOPTED: &str = "Adopted";
-}
-
-/// What the driver should do with the cloud this time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Plan {
-    /// Terminal: no cloud call at all.
-    Done,
-    /// Ids are known: poll the operation.
-    Poll,
-    /// A create may have happened (marker set, no ids): look the object up by its marker.
-    /// `may_recreate` is true when the marker is old enough that an absent object is proof.
-    Adopt { may_recreate: bool },
-    /// Nothing was created yet: create (after preconditions).
-    Create,
-}
+pub use crate::controller::state::*;
 
 /// Chooses the step from the persisted status alone (so a restart resumes exactly).
 pub fn plan(
@@ -64,100 +34,6 @@ pub fn plan(
         },
         None => Plan::Create,
     }
-}
-
-/// The ids a create (or an adoption) yields.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OpIds {
-    pub backup_id: Option<String>,
-    pub restore_id: Option<String>,
-    pub job_id: Option<String>,
-}
-
-/// A cloud error reduced to what decisions need.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    pub class: ErrorClass,
-    pub message: String,
-}
-
-/// What this reconcile learned.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Observation {
-    /// The create call returned ids.
-    Created(OpIds),
-    /// The cloud refused the create: nothing was created.
-    CreateRejected(Failure),
-    /// The create's fate is unknown (network, timeout, 5xx): it may exist.
-    CreateIndeterminate(Failure),
-    /// A lookup by marker found the object a crashed create made.
-    Adopted {
-        ids: OpIds,
-        view: Option<OpView>,
-        duplicates: Vec<String>,
-    },
-    /// The lookup failed; try again later.
-    LookupFailed(Failure),
-    /// A poll saw the operation.
-    Progress(OpView),
-    /// The cloud does not know the operation (yet): new jobs take seconds to appear.
-    NotVisible,
-    /// The poll failed.
-    PollFailed(Failure),
-    /// A precondition holds the resource back (credentials, busy instance, restore's backup).
-    Waiting {
-        reason: &'static str,
-        message: String,
-    },
-    /// The spec is unusable; the resource fails.
-    Invalid {
-        reason: &'static str,
-        message: String,
-    },
-}
-
-/// When to look again.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Requeue {
-    /// Running: the driver places the poll with the learned schedule (bounded by `deadline_in`).
-    Poll {
-        deadline_in: Option<Duration>,
-    },
-    After(Duration),
-    Never,
-}
-
-/// Kubernetes event to publish.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventNote {
-    pub warning: bool,
-    pub reason: String,
-    pub note: String,
-}
-
-/// The next status, what to tell users, and when to come back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    pub status: OperationStatus,
-    /// Events to publish, in order (an adoption that finds a finished operation has two).
-    pub events: Vec<EventNote>,
-    pub requeue: Requeue,
-}
-
-/// Inputs that do not come from the cloud.
-#[derive(Debug, Clone, Copy)]
-pub struct Frame<'a> {
-    pub now: Timestamp,
-    pub generation: Option<i64>,
-    pub timeout: Duration,
-    /// How long a new operation may be invisible before that means it is gone.
-    pub visibility_grace: Duration,
-    /// The short wait for retryable conditions.
-    pub retry_after: Duration,
-    /// The long wait after credential problems (the cloud locks keys after repeated failures).
-    pub auth_backoff: Duration,
-    /// `Backup` or `Restore`, for event reasons.
-    pub noun: &'a str,
 }
 
 fn age(at: Timestamp, now: Timestamp) -> Duration {
@@ -489,26 +365,4 @@ fn current_reason(s: &OperationStatus) -> Option<String> {
         .iter()
         .find(|c| c.type_ == READY)
         .map(|c| c.reason.clone())
-}
-
-/// Sets the `Ready` condition; its transition time moves only when its truth value changes.
-pub fn set_ready(s: &mut OperationStatus, f: &Frame<'_>, ready: bool, reason: &str, message: &str) {
-    let status = if ready { "True" } else { "False" };
-    let last = s
-        .conditions
-        .iter()
-        .find(|c| c.type_ == READY)
-        .filter(|c| c.status == status)
-        .map(|c| c.last_transition_time.clone())
-        .unwrap_or(Time(f.now));
-    s.conditions.retain(|c| c.type_ != READY);
-    s.conditions.push(Condition {
-        type_: READY.into(),
-        status: status.into(),
-        reason: reason.into(),
-        message: message.into(),
-        last_transition_time: last,
-        observed_generation: f.generation,
-    });
-    s.observed_generation = f.generation;
 }

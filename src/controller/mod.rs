@@ -17,3 +17,4 @@ pub mod operation;
 pub mod recent;
 pub mod runner;
 pub mod schedule;
+pub mod state;
