@@ -6,8 +6,10 @@ mod fake_api;
 #[path = "../support/harness.rs"]
 mod harness;
 
+mod bad_input;
 mod busy_instance;
 mod cloud_faults;
 mod crash_window;
+mod hostile;
 mod proxy;
 mod rig;
