@@ -13,3 +13,4 @@ mod crash_window;
 mod hostile;
 mod proxy;
 mod rig;
+mod secrets;

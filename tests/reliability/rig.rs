@@ -32,8 +32,6 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::DcsBackup, Kind::DcsRestore, Kind::Dds, Kind::Taurus];
-
     pub fn kind(self) -> &'static str {
         match self {
             Kind::DcsBackup => "DcsBackup",
