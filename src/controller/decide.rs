@@ -219,7 +219,10 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
             return match view {
                 Some(v) => {
                     let mut d = decide(&s, Observation::Progress(v), f);
-                    d.event = d.event.or(Some(ev));
+                    d.event = Some(match d.event.take() {
+                        None => ev,
+                        Some(done) => merge_adoption(ev, done),
+                    });
                     d
                 }
                 None => {
@@ -418,6 +421,22 @@ fn progress(
                 event: None,
                 requeue,
             }
+        }
+    }
+}
+
+/// One event for an adoption whose object already finished: the user learns of both, and a
+/// warning about duplicate cloud objects is never traded for the completion notice.
+fn merge_adoption(adopted: EventNote, done: EventNote) -> EventNote {
+    if adopted.warning {
+        EventNote {
+            note: format!("{}; {}", adopted.note, done.note),
+            ..adopted
+        }
+    } else {
+        EventNote {
+            note: format!("{} ({})", done.note, adopted.note),
+            ..done
         }
     }
 }

@@ -315,6 +315,29 @@ fn adoption_resumes_running_or_finishes_at_once() {
     };
     let d = decide(&pending, done, &frame(5));
     assert_eq!(d.status.phase, Some(Phase::Succeeded));
+    // The duplicates warning survives the object having finished already.
+    let ev = d.event.expect("an event");
+    assert!(ev.warning && ev.reason == "Adopted", "{ev:?}");
+    assert!(
+        ev.note.contains("b10") && ev.note.contains("completed"),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn adopting_a_finished_object_still_says_it_was_adopted() {
+    let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
+    let done = Observation::Adopted {
+        ids: OpIds {
+            backup_id: Some("b9".into()),
+            ..Default::default()
+        },
+        view: Some(view(OpState::Succeeded, "succeed")),
+        duplicates: vec![],
+    };
+    let ev = decide(&pending, done, &frame(5)).event.expect("an event");
+    assert_eq!((ev.warning, ev.reason.as_str()), (false, "BackupSucceeded"));
+    assert!(ev.note.contains("adopted backup b9"), "{ev:?}");
 }
 
 #[test]
