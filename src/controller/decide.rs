@@ -31,6 +31,9 @@ pub mod reason {
     pub const ADOPTED: &str = "Adopted";
 }
 
+/// Resolution of `metav1.Time` in stored status (RFC 3339 without fractions).
+pub const TIME_PRECISION: Duration = Duration::from_secs(1);
+
 /// What the driver should do with the cloud this time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
@@ -59,8 +62,10 @@ pub fn plan(
         return Plan::Poll;
     }
     match &status.create_requested_at {
+        // The marker was read back from the API server, which keeps whole seconds only: it may
+        // look up to a second older than it is, and the window must not end early.
         Some(Time(at)) => Plan::Adopt {
-            may_recreate: age(*at, now) >= adopt_window,
+            may_recreate: age(*at, now) >= adopt_window + TIME_PRECISION,
         },
         None => Plan::Create,
     }
