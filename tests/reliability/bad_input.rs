@@ -26,6 +26,8 @@ struct Case {
     says: &'static str,
     /// Whether the Secret names the project (else IAM is asked for it).
     with_project: bool,
+    /// Whether the Secret holds an IAM password instead of AK/SK.
+    password: bool,
 }
 
 fn case(label: &'static str, kind: Kind, op: &'static str, answer: Answer) -> Case {
@@ -36,6 +38,7 @@ fn case(label: &'static str, kind: Kind, op: &'static str, answer: Answer) -> Ca
         reasons: &["CloudError"],
         says: "unexpected response",
         with_project: true,
+        password: false,
     }
 }
 
@@ -53,6 +56,11 @@ impl Case {
 
     fn without_project(mut self) -> Self {
         self.with_project = false;
+        self
+    }
+
+    fn with_password(mut self) -> Self {
+        self.password = true;
         self
     }
 }
@@ -125,6 +133,16 @@ fn cases() -> Vec<Case> {
         case("IAM without the project", Kind::DcsBackup, LIST_PROJECTS, Answer::json(json!({"projects": []})))
             .says(&["CloudError"], "set projectId")
             .without_project(),
+        case("IAM token without its header", Kind::Dds, TOKEN, Answer::status(201, r#"{"token": {}}"#))
+            .says(&["CloudError"], "X-Subject-Token")
+            .with_password(),
+        case("IAM token already expired", Kind::Dds, TOKEN,
+            Answer::status(201, r#"{"token": {"expires_at": "2001-01-01T00:00:00Z"}}"#).with_header("x-subject-token", "t"))
+            .says(&["CloudError"], "expired")
+            .with_password(),
+        case("IAM token as garbage", Kind::Dds, TOKEN, Answer::status(201, "\u{0}\u{1}garbage").with_header("x-subject-token", "t"))
+            .says(&["CloudError"], "create_token: unexpected response")
+            .with_password(),
     ]
 }
 
@@ -154,7 +172,7 @@ async fn hostile_answers_never_panic_and_leave_a_clear_bounded_reason() {
             server.script(op, answer);
         }
         let secret = format!("hostile-{i}");
-        h.put_secret(&secret, server.secret_data(c.with_project));
+        h.put_secret(&secret, server.secret_data(c.with_project, c.password));
         let path = rig::create(&api, c.kind, &format!("hostile-{i}"), spec(c.kind, &secret));
         let (api2, ctx2, p) = (api.clone(), ctx.clone(), path.clone());
         // Its own task, so a panic is reported per case instead of ending the test.

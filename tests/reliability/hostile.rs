@@ -19,6 +19,7 @@ pub const DB_CREATE: &str = "db_create";
 pub const DB_LIST: &str = "db_list";
 pub const GET_JOB: &str = "get_job";
 pub const LIST_PROJECTS: &str = "list_projects";
+pub const TOKEN: &str = "token";
 
 /// The backup id that the sane answers give every create (restores use `BASE_BACKUP`).
 pub const BACKUP_ID: &str = "hb-1";
@@ -75,6 +76,12 @@ impl Answer {
 
 /// What a well-behaved cloud answers: every operation accepted and forever in progress.
 fn sane(op: &str) -> Answer {
+    if op == TOKEN {
+        let body = json!({"token": {"expires_at": "2099-01-01T00:00:00.000000Z",
+            "project": {"id": "hostile-project", "name": "eu-de"}}});
+        return Answer::status(201, body.to_string())
+            .with_header("x-subject-token", "hostile-token");
+    }
     Answer::json(match op {
         DCS_CREATE_BACKUP => json!({"backup_id": BACKUP_ID}),
         DCS_LIST_BACKUPS => json!({"total_num": 2, "backup_record_response": [
@@ -103,6 +110,7 @@ fn operation(method: &http::Method, path: &str) -> &'static str {
         .unwrap_or_default();
     match (path.split('/').nth(1).unwrap_or_default(), last) {
         ("iam", "projects") => LIST_PROJECTS,
+        ("iam", "tokens") => TOKEN,
         ("dcs", "backups") if post => DCS_CREATE_BACKUP,
         ("dcs", "backups") => DCS_LIST_BACKUPS,
         ("dcs", "restores") if post => DCS_CREATE_RESTORE,
@@ -141,16 +149,24 @@ impl Hostile {
         self.script.lock().unwrap().insert(op, answer);
     }
 
-    /// Credentials Secret data pointing every service here (project id given, so IAM is only
-    /// asked when `with_project` is false).
-    pub fn secret_data(&self, with_project: bool) -> Value {
+    /// Credentials Secret data pointing every service here: AK/SK (with the project id, so IAM
+    /// is only asked when `with_project` is false), or an IAM password when `password` is set.
+    pub fn secret_data(&self, with_project: bool, password: bool) -> Value {
         let mut v = json!({
-            "accessKey": "HOSTILEAK", "secretKey": "hostile-secret", "region": "eu-de",
+            "region": "eu-de",
             "iamEndpoint": format!("{}/iam", self.base), "dcsEndpoint": format!("{}/dcs", self.base),
             "ddsEndpoint": format!("{}/dds", self.base), "taurusEndpoint": format!("{}/taurus", self.base),
         });
         if with_project {
             v["projectId"] = json!("hostile-project");
+        }
+        if password {
+            v["username"] = json!("hostile-user");
+            v["domainName"] = json!("hostile-domain");
+            v["password"] = json!("hostile-password");
+        } else {
+            v["accessKey"] = json!("HOSTILEAK");
+            v["secretKey"] = json!("hostile-secret");
         }
         v
     }

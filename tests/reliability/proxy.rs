@@ -7,6 +7,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -35,6 +36,10 @@ struct Knobs {
     lose_next: usize,
     /// The next this-many creates are cut off before they reach the cloud.
     cut_next: usize,
+    /// The next this-many creates reach the cloud only this long after arriving, and are never
+    /// answered (the client times out first, and the cloud acts after it gave up).
+    late_next: usize,
+    late_by: Duration,
 }
 
 struct State {
@@ -43,6 +48,7 @@ struct State {
     knobs: Mutex<Knobs>,
     lost: AtomicUsize,
     cut: AtomicUsize,
+    late: AtomicUsize,
 }
 
 /// A running proxy; dropping it does not stop it (the test process ends soon enough).
@@ -73,6 +79,7 @@ impl LossyProxy {
             knobs: Mutex::default(),
             lost: AtomicUsize::new(0),
             cut: AtomicUsize::new(0),
+            late: AtomicUsize::new(0),
         });
         let st = state.clone();
         tokio::spawn(async move {
@@ -109,6 +116,17 @@ impl LossyProxy {
         self.state.knobs.lock().unwrap().cut_next = n;
     }
 
+    pub fn late_next_creates(&self, n: usize, by: Duration) {
+        let mut k = self.state.knobs.lock().unwrap();
+        k.late_next = n;
+        k.late_by = by;
+    }
+
+    /// Creates that reached the cloud late, unanswered.
+    pub fn late(&self) -> usize {
+        self.state.late.load(Ordering::SeqCst)
+    }
+
     /// Creates whose answers were lost after the cloud acted.
     pub fn lost(&self) -> usize {
         self.state.lost.load(Ordering::SeqCst)
@@ -137,6 +155,7 @@ enum Fate {
     Pass,
     Lose,
     Cut,
+    Late(Duration),
 }
 
 async fn handle(st: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, HungUp> {
@@ -145,6 +164,9 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<
         if k.cut_next > 0 {
             k.cut_next -= 1;
             Fate::Cut
+        } else if k.late_next > 0 {
+            k.late_next -= 1;
+            Fate::Late(k.late_by)
         } else if k.lose_next > 0 {
             k.lose_next -= 1;
             Fate::Lose
@@ -164,14 +186,24 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<
     let body = body.collect().await.map_err(|_| HungUp)?.to_bytes();
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     // The Host header is forwarded as received: the signature covers it.
-    let upstream = st
+    let forward = st
         .http
         .request(parts.method, format!("{}{path}", st.upstream))
         .headers(parts.headers)
-        .body(body)
-        .send()
-        .await
-        .map_err(|_| HungUp)?;
+        .body(body);
+    if let Fate::Late(by) = fate {
+        // Detached, so the create lands even though nobody waits for it any more.
+        let late = st.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(by).await;
+            if forward.send().await.is_ok() {
+                late.late.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        tokio::time::sleep(by * 2).await;
+        return Err(HungUp);
+    }
+    let upstream = forward.send().await.map_err(|_| HungUp)?;
     let status = upstream.status();
     let headers = upstream.headers().clone();
     let body = upstream.bytes().await.map_err(|_| HungUp)?;

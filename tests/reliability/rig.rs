@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hwcloud_backup_operator::cloud::client::CloudClients;
-use hwcloud_backup_operator::cloud::transport::CallObserver;
+use hwcloud_backup_operator::cloud::transport::{CallObserver, TransportConfig};
 use hwcloud_backup_operator::controller::context::{Context, Settings};
 use hwcloud_backup_operator::controller::driver::reconcile_once;
 use hwcloud_backup_operator::controller::error::Error;
@@ -15,12 +15,12 @@ use hwcloud_backup_operator::crd::{
     DcsBackup, DcsRestore, DdsBackup, OperationStatus, Phase, TaurusDbBackup,
 };
 use hwcloud_backup_operator::metrics::Metrics;
-use hwcloud_backup_operator::sim::{SimBackup, SimHandle, SimRestore};
+use hwcloud_backup_operator::sim::{SimBackup, SimConfig, SimHandle, SimRestore};
 use kube::runtime::events::Reporter;
 use serde_json::{Value, json};
 
 use crate::fake_api::{FakeApi, object_path};
-use crate::harness::{API_VERSION, NS, SECRET, fast_transport};
+use crate::harness::{API_VERSION, Harness, NS, SECRET, fast_transport};
 
 /// The four kinds, so mixed populations can be driven by one loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,6 +95,16 @@ pub fn settings() -> Settings {
 
 /// A new operator process over the same API server: no claims, no caches, no learned schedule.
 pub fn restart(api: &FakeApi, settings: Settings, metrics: Option<Arc<Metrics>>) -> Arc<Context> {
+    process(api, settings, fast_transport(), metrics)
+}
+
+/// [`restart`] with its own cloud transport settings (timeouts).
+pub fn process(
+    api: &FakeApi,
+    settings: Settings,
+    transport: TransportConfig,
+    metrics: Option<Arc<Metrics>>,
+) -> Arc<Context> {
     let metrics = metrics.unwrap_or_else(|| Arc::new(Metrics::new()));
     let observer = Some(metrics.clone() as Arc<dyn CallObserver>);
     let reporter = Reporter {
@@ -103,11 +113,41 @@ pub fn restart(api: &FakeApi, settings: Settings, metrics: Option<Arc<Metrics>>)
     };
     Arc::new(Context::new(
         api.client(),
-        CloudClients::new(fast_transport(), observer),
+        CloudClients::new(transport, observer),
         settings,
         metrics,
         reporter,
     ))
+}
+
+/// A harness whose simulated operations take 100 ms, with [`settings`].
+pub async fn fast_harness() -> Harness {
+    let cfg = SimConfig {
+        backup_duration: Duration::from_millis(100),
+        ..SimConfig::default()
+    };
+    Harness::with(cfg, settings()).await
+}
+
+/// A resource of `kind` on `instance` with a valid spec; a restore gets a finished backup of the
+/// instance to restore (made directly in the cloud). Returns its path.
+pub async fn resource(h: &Harness, kind: Kind, name: &str, instance: &str) -> String {
+    let spec = match kind {
+        Kind::DcsBackup => json!({"instanceId": instance, "remark": "reliability"}),
+        Kind::Dds | Kind::Taurus => json!({"instanceId": instance, "description": "reliability"}),
+        Kind::DcsRestore => {
+            let clouds = CloudClients::new(fast_transport(), None);
+            let backup = clouds
+                .client(&h.sim.account())
+                .dcs()
+                .create_backup(instance, "base", None)
+                .await
+                .expect("base backup starts");
+            tokio::time::sleep(h.sim.config().backup_duration + Duration::from_millis(50)).await;
+            json!({"instanceId": instance, "backupId": backup})
+        }
+    };
+    create(&h.api, kind, name, spec)
 }
 
 /// Stores a resource of `kind` named `name` in `NS`; returns its path.
