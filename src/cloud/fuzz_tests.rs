@@ -250,3 +250,25 @@ fn decode_rejects_what_is_not_an_object() {
         assert!(decode::<Value>("dcs", "op", body).is_err(), "{body:?}");
     }
 }
+
+#[test]
+fn deeply_nested_bodies_are_errors_not_stack_overflows() {
+    let deep_array = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_object = format!("{}1{}", r#"{"error":"#.repeat(100_000), "}".repeat(100_000));
+    for body in [deep_array, deep_object] {
+        let (code, message) = parse_error_body(body.as_bytes());
+        assert!(
+            code.is_empty() && message.len() <= 515,
+            "{code:?} {}",
+            message.len()
+        );
+        // Unknown fields are skipped however deep they go: at most an empty page.
+        let page = parse_backup_page("list_backups", body.as_bytes());
+        if body.starts_with('[') {
+            assert!(page.is_err(), "not an object");
+        } else {
+            assert!(page.is_ok_and(|p| p.records.is_empty()));
+        }
+        assert!(parse_job("dds", "get_job", "j", body.as_bytes()).is_err());
+    }
+}

@@ -36,8 +36,8 @@ const WINDOWS: [Named; 5] = [
         leaves: (true, false, 1),
         adopts: true,
     },
-    // The cloud acts 400 ms after the request, the client gave up at 200 ms: at takeover nothing is
-    // listed yet, and the adoption window (1 s, more than any request may take) keeps it waiting.
+    // The cloud acts 1 s after the request, the client gave up at 0.5 s: at takeover nothing is
+    // listed yet, and the adoption window (3 s, more than any request may take) keeps it waiting.
     Named {
         name: "create-timed-out",
         leaves: (true, false, 0),
@@ -50,7 +50,7 @@ const WINDOWS: [Named; 5] = [
     },
 ];
 
-const LATE_BY: Duration = Duration::from_millis(400);
+const LATE_BY: Duration = Duration::from_secs(1);
 
 async fn named_windows(kind: Kind) {
     let h = rig::fast_harness().await;
@@ -75,7 +75,7 @@ async fn named_windows(kind: Kind) {
                 proxy.late_next_creates(1, LATE_BY);
                 transport.request_timeout = LATE_BY / 2;
                 settings = Settings {
-                    adopt_window: Duration::from_secs(1),
+                    adopt_window: 3 * LATE_BY,
                     ..settings
                 };
             }
