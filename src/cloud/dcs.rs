@@ -88,7 +88,7 @@ impl<'a> Dcs<'a> {
             .send(req, |reply| {
                 decode::<Created>(SERVICE, OP, &reply.body)?
                     .backup_id
-                    .text()
+                    .id()
                     .ok_or_else(|| missing(SERVICE, OP, "backup_id"))
             })
             .await
@@ -123,7 +123,7 @@ impl<'a> Dcs<'a> {
             .send(req, |reply| {
                 decode::<Created>(SERVICE, OP, &reply.body)?
                     .restore_id
-                    .text()
+                    .id()
                     .ok_or_else(|| missing(SERVICE, OP, "restore_id"))
             })
             .await

@@ -137,7 +137,7 @@ pub(crate) fn parse_backup_page(
         // An entry without an id cannot be matched to anything; skipping it keeps the others usable.
         .filter_map(|r| {
             Some(DcsBackupRecord {
-                backup_id: r.backup_id.text()?,
+                backup_id: r.backup_id.id()?,
                 instance_id: r.instance_id.text(),
                 status: r.status.text().unwrap_or_default(),
                 progress: r.progress.progress(),
@@ -171,8 +171,8 @@ pub(crate) fn parse_restore_page(
         .into_iter()
         .filter_map(|r| {
             Some(DcsRestoreRecord {
-                restore_id: r.restore_id.text()?,
-                backup_id: r.backup_id.text(),
+                restore_id: r.restore_id.id()?,
+                backup_id: r.backup_id.id(),
                 status: r.status.text().unwrap_or_default(),
                 progress: r.progress.progress(),
                 remark: r.restore_remark.text().or_else(|| r.remark.text()),

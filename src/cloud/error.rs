@@ -282,7 +282,8 @@ fn find_error(v: &serde_json::Value, depth: usize) -> Option<(String, String)> {
             if let Some(ext) = scalar(obj.get("error_ext_msg")) {
                 msg = format!("{msg} ({ext})");
             }
-            return Some((code.unwrap_or_default(), truncate(&msg, 512)));
+            let code = truncate(&code.unwrap_or_default(), MAX_CODE_LEN);
+            return Some((code, truncate(&msg, 512)));
         }
     }
     if depth < 3 {
@@ -295,7 +296,12 @@ fn find_error(v: &serde_json::Value, depth: usize) -> Option<(String, String)> {
     None
 }
 
-fn truncate(s: &str, max: usize) -> String {
+/// Longest error code kept; documented codes are about a dozen characters (`DCS.4096`).
+const MAX_CODE_LEN: usize = 64;
+
+/// `s` cut to at most `max` bytes (on a character boundary) with `...` appended when cut: text
+/// from the cloud ends up in logs, status and events, and a hostile answer may be megabytes long.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_string();
     }

@@ -85,12 +85,12 @@ pub(crate) fn parse_created(
     let w: WireCreated = decode(service, operation, body)?;
     let backup_id = w
         .backup_id
-        .text()
-        .or_else(|| w.backup.and_then(|b| b.id.text()))
+        .id()
+        .or_else(|| w.backup.and_then(|b| b.id.id()))
         .ok_or_else(|| missing(service, operation, "backup id"))?;
     let job_id = w
         .job_id
-        .text()
+        .id()
         .ok_or_else(|| missing(service, operation, "job_id"))?;
     Ok(CreatedBackup { backup_id, job_id })
 }
@@ -127,7 +127,7 @@ pub(crate) fn parse_job(
         .job
         .ok_or_else(|| missing(service, operation, "job"))?;
     Ok(Job {
-        id: job.id.text().unwrap_or_else(|| job_id.to_string()),
+        id: job.id.id().unwrap_or_else(|| job_id.to_string()),
         status: job.status.text().unwrap_or_default(),
         progress: job.progress.progress().or_else(|| job.process.progress()),
         fail_reason: job.fail_reason.text(),
@@ -176,7 +176,7 @@ pub(crate) fn parse_backup_list(
         .into_iter()
         .filter_map(|b| {
             Some(DbBackup {
-                id: b.id.text()?,
+                id: b.id.id()?,
                 name: b.name.text().unwrap_or_default(),
                 description: b.description.text(),
                 instance_id: b.instance_id.text(),

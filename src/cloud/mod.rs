@@ -8,6 +8,8 @@ mod dcs_records;
 pub mod dds;
 pub mod endpoints;
 pub mod error;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod job;
 mod project;
 mod retry;

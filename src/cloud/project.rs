@@ -57,7 +57,7 @@ fn pick_project(body: &[u8], region: &str) -> Result<String, Error> {
         .projects
         .iter()
         .filter(|p| p.name.text().as_deref() == Some(region))
-        .filter_map(|p| p.id.text())
+        .filter_map(|p| p.id.id())
         .collect();
     match ids.as_slice() {
         [id] => Ok(id.clone()),

@@ -216,7 +216,7 @@ fn parse_token(reply: &Reply, now: Timestamp) -> Result<IamToken, Error> {
         .expires_at
         .text()
         .and_then(|t| t.parse::<Timestamp>().ok())
-        .ok_or_else(|| missing("iam", OP, "valid token.expires_at"))?;
+        .ok_or_else(|| missing("iam", OP, "token.expires_at"))?;
     if expires_at <= now {
         return Err(Error::Decode {
             service: "iam",
@@ -224,7 +224,7 @@ fn parse_token(reply: &Reply, now: Timestamp) -> Result<IamToken, Error> {
             message: "token has already expired".into(),
         });
     }
-    let project_id = body.token.project.and_then(|p| p.id.text());
+    let project_id = body.token.project.and_then(|p| p.id.id());
     Ok(IamToken::new(value, expires_at, project_id, now))
 }
 

@@ -16,7 +16,7 @@ use http::{Method, StatusCode};
 use url::Url;
 
 use super::auth::{AkSkSigner, token_header};
-use super::error::{Error, parse_error_body};
+use super::error::{Error, parse_error_body, truncate};
 use super::retry::{may_retry, next_delay, retry_after};
 
 /// Timeouts, retry and rate-limit settings shared by every cloud call.
@@ -348,6 +348,9 @@ fn chain(e: &reqwest::Error) -> String {
     parts.join(": ")
 }
 
+/// Longest `X-Request-Id` kept (real ones are 32 hex digits).
+const MAX_REQUEST_ID_LEN: usize = 64;
+
 /// An error status turned into `Error::Api` with the cloud's code, message and request id.
 pub(crate) fn api_error(req: &Request, reply: &Reply) -> Error {
     let (code, mut message) = parse_error_body(&reply.body);
@@ -364,6 +367,8 @@ pub(crate) fn api_error(req: &Request, reply: &Reply) -> Error {
         status: reply.status.as_u16(),
         code,
         message,
-        request_id: reply.header("x-request-id").map(str::to_string),
+        request_id: reply
+            .header("x-request-id")
+            .map(|id| truncate(id, MAX_REQUEST_ID_LEN)),
     }
 }

@@ -5,13 +5,19 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::error::Error;
+use super::error::{Error, truncate};
 use super::types::{parse_progress, to_bytes};
 
 /// Bytes per size unit: DCS reports bytes, DDS kilobytes, TaurusDB megabytes.
 pub(crate) const BYTE: i64 = 1;
 pub(crate) const KB: i64 = 1024;
 pub(crate) const MB: i64 = 1024 * 1024;
+
+/// Longest id accepted from the cloud: real ids are UUID-like (32 to 40 characters), and an id
+/// ends up in status, events and request paths.
+pub(crate) const MAX_ID_LEN: usize = 128;
+/// Longest parser message kept in a `Decode` error (serde quotes the offending value in full).
+const MAX_DECODE_MESSAGE: usize = 200;
 
 /// A field of any JSON type; read with [`Loose::text`] or [`Loose::number`].
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -27,6 +33,11 @@ impl Loose {
             Value::Bool(b) => Some(b.to_string()),
             _ => None,
         }
+    }
+
+    /// An id: [`Loose::text`] of at most [`MAX_ID_LEN`] bytes; a longer value is no usable id.
+    pub(crate) fn id(&self) -> Option<String> {
+        self.text().filter(|id| id.len() <= MAX_ID_LEN)
     }
 
     /// Numbers, or strings holding one (`"1024"`, `" 9% "`).
@@ -105,7 +116,10 @@ pub(crate) fn decode<T: DeserializeOwned>(
     serde_json::from_slice(body).map_err(|e| Error::Decode {
         service,
         operation,
-        message: format!("body does not match the documented shape: {e}"),
+        message: format!(
+            "body does not match the documented shape: {}",
+            truncate(&e.to_string(), MAX_DECODE_MESSAGE)
+        ),
     })
 }
 
@@ -114,7 +128,7 @@ pub(crate) fn missing(service: &'static str, operation: &'static str, field: &st
     Error::Decode {
         service,
         operation,
-        message: format!("response has no {field}"),
+        message: format!("response has no usable {field}"),
     }
 }
 

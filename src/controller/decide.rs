@@ -29,8 +29,10 @@ pub fn plan(
         return Plan::Poll;
     }
     match &status.create_requested_at {
+        // The marker was read back from the API server, which keeps whole seconds only: it may
+        // look up to a second older than it is, and the window must not end early.
         Some(Time(at)) => Plan::Adopt {
-            may_recreate: age(*at, now) >= adopt_window,
+            may_recreate: age(*at, now) >= adopt_window + TIME_PRECISION,
         },
         None => Plan::Create,
     }

@@ -83,6 +83,24 @@ fn plan_follows_persisted_status() {
         plan(&pending, false, ts(61), window),
         Plan::Adopt { may_recreate: true }
     );
+    // Stored at whole seconds: a marker written at 0.9 s reads back as 0 s, so at 60.5 s it is
+    // only 59.6 s old and the window is still open.
+    let at = |ms: i64| Timestamp::from_millisecond(1_700_000_000_000 + ms).unwrap();
+    let stored: OperationStatus = serde_json::from_value(serde_json::json!({
+        "createRequestedAt": Time(at(900))
+    }))
+    .unwrap();
+    assert_eq!(
+        stored.create_requested_at,
+        Some(Time(ts(0))),
+        "whole seconds"
+    );
+    assert_eq!(
+        plan(&stored, false, at(60_500), window),
+        Plan::Adopt {
+            may_recreate: false
+        }
+    );
     for phase in [Phase::Succeeded, Phase::Failed] {
         let done = OperationStatus {
             phase: Some(phase),

@@ -9,6 +9,7 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 
 use crate::cloud::error::Error as CloudError;
+use crate::controller::bounded;
 use crate::controller::cleanup::cleanup;
 use crate::controller::context::{Context, FINALIZER};
 use crate::controller::decide::{
@@ -232,6 +233,8 @@ async fn finish<K: Operation>(
     before: &OperationStatus,
     d: Decision,
 ) -> Result<Option<Duration>> {
+    // Bounded before the comparison, so an unchanged (already bounded) status is not rewritten.
+    let d = bounded::decision(d);
     if d.status != *before {
         write_status(ctx, api, obj, &d.status).await?;
     }

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::cloud::account::Account;
+use crate::controller::bounded::{MAX_NOTE, clip};
 use crate::controller::context::{Context, FIELD_MANAGER, FINALIZER};
 use crate::controller::decide::EventNote;
 use crate::controller::error::{Error, Result};
@@ -122,7 +123,8 @@ where
             EventType::Normal
         },
         reason: note.reason.clone(),
-        note: Some(note.note.clone()),
+        // Kubernetes refuses longer notes, and the event would be lost.
+        note: Some(clip(&note.note, MAX_NOTE)),
         action: action.to_string(),
         secondary: None,
     };

@@ -28,6 +28,9 @@ pub mod reason {
     pub const ADOPTED: &str = "Adopted";
 }
 
+/// Resolution of `metav1.Time` in stored status (RFC 3339 without fractions).
+pub const TIME_PRECISION: Duration = Duration::from_secs(1);
+
 /// What the driver should do with the cloud this time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {

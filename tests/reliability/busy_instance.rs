@@ -1,0 +1,103 @@
+//! Busy instances: many resources on one database instance run one at a time, none fails, and the
+//! operator queues its own work instead of provoking the cloud's "instance busy" refusals.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hwcloud_backup_operator::sim::SimConfig;
+use serde_json::json;
+
+use crate::harness::Harness;
+use crate::rig::{self, Kind};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_resources_per_instance_run_one_at_a_time() {
+    let cfg = SimConfig {
+        backup_duration: Duration::from_millis(200),
+        ..SimConfig::default()
+    };
+    let h = Harness::with(cfg, rig::settings()).await;
+    let mut resources = Vec::new();
+    // One DCS instance: 7 backups and 3 restores of the first three of them.
+    for j in 0..7 {
+        let spec = json!({"instanceId": "busy-dcs", "remark": format!("b{j}")});
+        resources.push((
+            Kind::DcsBackup,
+            rig::create(&h.api, Kind::DcsBackup, &format!("b-{j}"), spec),
+        ));
+    }
+    for j in 0..3 {
+        let spec = json!({"instanceId": "busy-dcs", "backupRef": {"name": format!("b-{j}")}});
+        resources.push((
+            Kind::DcsRestore,
+            rig::create(&h.api, Kind::DcsRestore, &format!("r-{j}"), spec),
+        ));
+    }
+    // One DDS and one TaurusDB instance with 10 backups each.
+    for (kind, instance) in [(Kind::Dds, "busy-dds"), (Kind::Taurus, "busy-taurus")] {
+        for j in 0..10 {
+            let spec = json!({"instanceId": instance});
+            resources.push((
+                kind,
+                rig::create(&h.api, kind, &format!("{instance}-{j}"), spec),
+            ));
+        }
+    }
+
+    let ctx = rig::restart(&h.api, rig::settings(), None);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (kind, path) in resources.clone() {
+        let (api, ctx) = (h.api.clone(), Arc::clone(&ctx));
+        tasks.spawn(async move {
+            rig::run_to_terminal(&api, &ctx, kind, &path, Duration::from_secs(30)).await
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("no reconcile panics").unwrap();
+    }
+
+    let snap = rig::Snapshot::take(&h.api, &h.sim);
+    for (kind, path) in &resources {
+        rig::assert_one_and_succeeded(&h.api, &snap, *kind, path);
+    }
+    // The cloud's own record: operations on one instance never overlapped.
+    let mut spans: Vec<(String, Instant, Instant)> = Vec::new();
+    for b in h.sim.backups() {
+        spans.push((
+            b.instance_id,
+            b.created_at,
+            b.completed_at.expect("backup done"),
+        ));
+    }
+    for r in h.sim.restores() {
+        spans.push((
+            r.instance_id,
+            r.created_at,
+            r.completed_at.expect("restore done"),
+        ));
+    }
+    assert_eq!(spans.len(), 30, "27 backups and 3 restores");
+    spans.sort_by_key(|s| (s.0.clone(), s.1));
+    for pair in spans.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a.0 == b.0 {
+            assert!(
+                b.1 >= a.2,
+                "operations overlap on {}: {:?} started before {:?} ended",
+                a.0,
+                b.1,
+                a.2
+            );
+        }
+    }
+    // Not even one busy refusal was provoked: every create the cloud saw was accepted.
+    let refused: Vec<_> = h
+        .sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation.starts_with("create_") && c.status >= 400)
+        .collect();
+    assert!(refused.is_empty(), "creates refused: {refused:?}");
+    // Users were told why their resources waited.
+    assert!(h.api.event_reasons().iter().any(|r| r == "InstanceBusy"));
+}
