@@ -53,15 +53,19 @@ pub fn settings(args: &RunArgs) -> Settings {
     let max_interval = args.poll_max_interval;
     let interval = args.poll_interval.min(max_interval);
     let default = PollPolicy::default();
+    let defaults = Settings::default();
     Settings {
         default_credentials_secret: args.default_credentials_secret.clone(),
+        // A create still in flight must never be taken for absent: the window outlasts any request
+        // (retries of a create only happen while nothing was sent, so two timeouts cover it).
+        adopt_window: defaults.adopt_window.max(args.cloud_request_timeout * 2),
         poll: PollPolicy {
             interval,
             max_interval,
             min_interval: default.min_interval.min(interval),
             ..default
         },
-        ..Settings::default()
+        ..defaults
     }
 }
 
@@ -248,6 +252,13 @@ mod tests {
         assert_eq!(s.poll.max_interval, Duration::from_secs(600));
         assert_eq!(s.poll.min_interval, PollPolicy::default().min_interval);
         assert_eq!(s.default_credentials_secret, "creds");
+        assert_eq!(s.adopt_window, Duration::from_secs(60));
+        let slow = settings(&run_args(&["--cloud-request-timeout=45s"]));
+        assert_eq!(
+            slow.adopt_window,
+            Duration::from_secs(90),
+            "outlasts two request timeouts"
+        );
     }
 
     #[test]

@@ -98,7 +98,9 @@ impl Error {
             Self::Network { .. } | Self::Timeout { .. } => ErrorClass::Retryable,
             Self::Decode { .. } => ErrorClass::Retryable,
             Self::Auth(_) => ErrorClass::Auth,
-            Self::Config(_) => ErrorClass::Terminal,
+            // The account in the Secret is unusable (region without a project, bad endpoint): the
+            // user fixes the Secret, so resources wait as with rejected credentials instead of failing.
+            Self::Config(_) => ErrorClass::Auth,
         }
     }
 

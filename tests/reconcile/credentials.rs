@@ -102,3 +102,31 @@ async fn secret_of_another_namespace_is_never_used<K: Kind>() {
         "{reads:?}"
     );
 }
+
+each_backup_kind!(a_region_without_a_project_waits_for_a_fixed_secret);
+/// A Secret whose region has no project in IAM is a configuration mistake the user fixes in the
+/// Secret: the resource waits as CredentialsError instead of failing, then proceeds.
+async fn a_region_without_a_project_waits_for_a_fixed_secret<K: Kind>() {
+    let h = Harness::new().await;
+    let spec = with_secret(K::spec(&h, K::INSTANCE).await, "bad-region");
+    let mut data = h.secret_data();
+    data["region"] = json!("xx-nowhere-1");
+    h.put_secret("bad-region", data);
+    let path = h.create(K::KIND, K::PLURAL, "lost", spec);
+    let next = h.step::<K>(&path).await;
+    assert!(next.is_some_and(|n| n >= BACKED_OFF), "{next:?}");
+    let st = h.status(&path);
+    assert_state(&st, Phase::Pending, "CredentialsError");
+    assert!(
+        st.message
+            .clone()
+            .unwrap_or_default()
+            .contains("xx-nowhere-1"),
+        "{st:?}"
+    );
+    assert_eq!(K::made(&h, K::INSTANCE).len(), 0);
+
+    h.put_secret("bad-region", h.secret_data());
+    h.drive::<K>(&path, 50).await;
+    assert_eq!(h.status(&path).phase, Some(Phase::Succeeded));
+}
