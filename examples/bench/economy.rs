@@ -56,6 +56,8 @@ pub struct KindWave {
     pub job: usize,
     /// Calls answered with an error (busy, throttled, ...).
     pub rejected: usize,
+    /// Reconciles that returned an error (the runtime retries them).
+    pub reconcile_errors: u64,
     /// Cloud backups made in this wave beyond one per resource.
     pub duplicates: usize,
     pub status_writes: usize,
@@ -211,6 +213,7 @@ fn lags(
     }
     for (path, d) in driven {
         kw.reconciles += d.reconciles;
+        kw.reconcile_errors += d.errors;
         if !d.terminal {
             kw.unfinished += 1;
         }

@@ -39,6 +39,7 @@ pub fn print_economy(waves: &[Wave]) {
             all.list += kw.list;
             all.job += kw.job;
             all.rejected += kw.rejected;
+            all.reconcile_errors += kw.reconcile_errors;
             all.duplicates += kw.duplicates;
             all.status_writes += kw.status_writes;
             all.events += kw.events;
@@ -72,7 +73,7 @@ fn row(w: &Wave, kind: &str, kw: &KindWave, iam: usize, reads: Option<u64>) -> V
         } else {
             String::new()
         },
-        kw.rejected.to_string(),
+        format!("{}/{}", kw.rejected, kw.reconcile_errors),
         kw.duplicates.to_string(),
         per(calls as f64, done),
         per(kw.status_writes as f64, done),
