@@ -133,3 +133,38 @@ async fn taurusdb_backup_runs_to_succeeded_with_a_chosen_name() {
     assert_eq!(backups[0].service, "taurus");
     assert_eq!(backups[0].name, "before-upgrade");
 }
+
+/// The fake API server's version log, which the benchmark's watch model reads: every write is kept
+/// with its time, and a reader lagging behind sees the create marker without the cloud id.
+#[tokio::test]
+async fn fake_api_keeps_every_version_for_lagging_readers() {
+    let h = Harness::new().await;
+    h.api.track_versions();
+    h.api.log_reads(false);
+    let path = h.create(
+        "DcsBackup",
+        "dcsbackups",
+        "versioned",
+        json!({"instanceId": "redis-1"}),
+    );
+    let reads = h.api.reads();
+    h.step::<DcsBackup>(&path).await;
+    assert!(h.api.reads() > reads, "the Secret GET is counted");
+    assert!(
+        h.api.calls().iter().all(|c| c.method != http::Method::GET),
+        "reads are not logged"
+    );
+    let times = h.api.versions_since(&path, 0);
+    // The create, the marker write, the write with the cloud id.
+    assert_eq!(times.len(), 3, "{times:?}");
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    let marker_only = h.api.get_as_of(&path, times[1]).unwrap();
+    assert!(marker_only["status"]["createRequestedAt"].is_string());
+    assert!(marker_only["status"]["backupId"].is_null());
+    let latest = h.api.get_as_of(&path, times[2]).unwrap();
+    assert!(latest["status"]["backupId"].is_string());
+    assert_eq!(h.api.versions_since(&path, 2).len(), 1);
+    let writes = h.api.take_calls();
+    assert!(writes.iter().any(|c| c.path.ends_with("/status")));
+    assert!(h.api.calls().is_empty(), "take_calls drains the log");
+}

@@ -4,8 +4,9 @@
 //! store, and logs every request so tests can assert the exact patches and events.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -19,6 +20,8 @@ pub struct Call {
     pub method: Method,
     pub path: String,
     pub body: Value,
+    /// When the fake handled it (benchmarks measure completion-to-status latency with it).
+    pub at: Instant,
 }
 
 #[derive(Default)]
@@ -31,6 +34,23 @@ struct State {
     pass_status_writes: usize,
     /// Status writes to fail with 500 after those.
     fail_status_writes: usize,
+    /// Whether GETs are logged in `calls` (long benchmarks only count them).
+    skip_read_log: bool,
+    reads: u64,
+    /// Every stored version per path with its write time, when enabled (watch-latency models).
+    versions: Option<HashMap<String, Vec<(Instant, Value)>>>,
+}
+
+impl State {
+    fn record_version(&mut self, path: &str) {
+        let (Some(versions), Some(obj)) = (self.versions.as_mut(), self.objects.get(path)) else {
+            return;
+        };
+        versions
+            .entry(path.to_string())
+            .or_default()
+            .push((Instant::now(), obj.clone()));
+    }
 }
 
 /// Handle shared by the test and the fake server.
@@ -80,6 +100,7 @@ impl FakeApi {
             obj["metadata"]["generation"] = json!(1);
         }
         s.objects.insert(path.to_string(), obj);
+        s.record_version(path);
     }
 
     pub fn get(&self, path: &str) -> Option<Value> {
@@ -107,6 +128,11 @@ impl FakeApi {
         self.state.lock().unwrap().calls.clone()
     }
 
+    /// Removes and returns the call log (benchmarks read it per wave to bound memory).
+    pub fn take_calls(&self) -> Vec<Call> {
+        std::mem::take(&mut self.state.lock().unwrap().calls)
+    }
+
     pub fn events(&self) -> Vec<Value> {
         self.state.lock().unwrap().events.clone()
     }
@@ -117,6 +143,44 @@ impl FakeApi {
             .iter()
             .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
             .collect()
+    }
+
+    /// GETs answered so far (logged in `calls` too unless [`FakeApi::log_reads`] turned that off).
+    pub fn reads(&self) -> u64 {
+        self.state.lock().unwrap().reads
+    }
+
+    /// Whether GETs are kept in the call log; a benchmark with thousands of objects only counts them.
+    pub fn log_reads(&self, on: bool) {
+        self.state.lock().unwrap().skip_read_log = !on;
+    }
+
+    /// Starts keeping every version of every object, for [`FakeApi::versions_since`] and
+    /// [`FakeApi::get_as_of`] (a model of a watch cache that lags behind the writes).
+    pub fn track_versions(&self) {
+        self.state.lock().unwrap().versions.get_or_insert_default();
+    }
+
+    /// Write times of the versions of `path` after the first `seen` ones.
+    pub fn versions_since(&self, path: &str, seen: usize) -> Vec<Instant> {
+        let s = self.state.lock().unwrap();
+        s.versions
+            .as_ref()
+            .and_then(|v| v.get(path))
+            .map(|v| v.iter().skip(seen).map(|(at, _)| *at).collect())
+            .unwrap_or_default()
+    }
+
+    /// The newest version of `path` written at or before `t` (needs [`FakeApi::track_versions`]).
+    pub fn get_as_of(&self, path: &str, t: Instant) -> Option<Value> {
+        let s = self.state.lock().unwrap();
+        s.versions
+            .as_ref()?
+            .get(path)?
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= t)
+            .map(|(_, o)| o.clone())
     }
 
     /// Lets `pass` status writes through, then fails `fail` of them (a crash between two writes).
@@ -136,11 +200,17 @@ impl FakeApi {
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let path = parts.uri.path().to_string();
         let mut s = self.state.lock().unwrap();
-        s.calls.push(Call {
-            method: parts.method.clone(),
-            path: path.clone(),
-            body: body.clone(),
-        });
+        if parts.method == Method::GET {
+            s.reads += 1;
+        }
+        if parts.method != Method::GET || !s.skip_read_log {
+            s.calls.push(Call {
+                method: parts.method.clone(),
+                path: path.clone(),
+                body: body.clone(),
+                at: Instant::now(),
+            });
+        }
         match parts.method {
             Method::GET => match s.objects.get(&path) {
                 Some(o) => reply(StatusCode::OK, o),
@@ -168,7 +238,9 @@ impl FakeApi {
                         // One field manager sending its whole status: apply replaces it.
                         o["status"] = body["status"].clone();
                         o["metadata"]["resourceVersion"] = json!(rv);
-                        reply(StatusCode::OK, o)
+                        let out = reply(StatusCode::OK, o);
+                        s.record_version(&obj_path);
+                        out
                     }
                     None => not_found(&obj_path),
                 }
@@ -188,6 +260,7 @@ impl FakeApi {
                 }
                 o["metadata"]["resourceVersion"] = json!(rv);
                 let out = o.clone();
+                s.record_version(&path);
                 let deleted = !out["metadata"]["deletionTimestamp"].is_null()
                     && out["metadata"]["finalizers"]
                         .as_array()
