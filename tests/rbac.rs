@@ -172,6 +172,7 @@ fn paths_map_to_rbac_grants() {
         method,
         path: path.into(),
         body: Value::Null,
+        at: std::time::Instant::now(),
     };
     let cases = [
         (

@@ -11,7 +11,7 @@ use crate::cloud::dcs::{DcsBackupRecord, DcsRestoreRecord};
 use crate::controller::instance_lock::InstanceLocks;
 use crate::controller::list_cache::ListCache;
 use crate::controller::recent::RecentStatus;
-use crate::controller::schedule::{PollPolicy, Scheduler};
+use crate::controller::schedule::{PollGate, PollPolicy, Scheduler};
 use crate::metrics::Metrics;
 
 /// The name under which status is written (server-side apply) and events are reported.
@@ -57,6 +57,8 @@ pub struct Context {
     pub recorder: Recorder,
     pub clouds: CloudClients,
     pub scheduler: Scheduler,
+    /// When each running operation is next due for a poll.
+    pub polls: PollGate,
     pub locks: InstanceLocks,
     pub dcs_backups: ListCache<ListKey, Vec<DcsBackupRecord>>,
     pub dcs_restores: ListCache<ListKey, Vec<DcsRestoreRecord>>,
@@ -85,6 +87,7 @@ impl Context {
             client,
             clouds,
             scheduler: Scheduler::new(settings.poll),
+            polls: PollGate::default(),
             locks: InstanceLocks::new(stale_after),
             dcs_backups: ListCache::new(fresh_for),
             dcs_restores: ListCache::new(fresh_for),

@@ -71,6 +71,7 @@ impl DcsRestore {
 
 impl Operation for DcsRestore {
     const NOUN: &'static str = "Restore";
+    const PRECHECKS: bool = true;
 
     fn has_ids(status: &OperationStatus) -> bool {
         status.restore_id.is_some()

@@ -13,7 +13,7 @@ use crate::controller::bounded;
 use crate::controller::cleanup::cleanup;
 use crate::controller::context::{Context, FINALIZER};
 use crate::controller::decide::{
-    self, Decision, Failure, Frame, Observation, Plan, Requeue, reason,
+    self, Decision, Failure, Frame, Observation, Plan, Requeue, TIME_PRECISION, reason,
 };
 use crate::controller::error::{Error, Result};
 use crate::controller::kube_io::{add_finalizer, apply_status, load_account, publish};
@@ -40,6 +40,7 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
     if obj.meta().deletion_timestamp.is_some() {
         ctx.locks.release(obj.instance_id(), &owner);
         ctx.recent.forget(&uid);
+        ctx.polls.clear(&uid);
         return cleanup(obj, ctx, &api).await;
     }
     if obj.deletion_policy() == DeletionPolicy::Delete
@@ -60,7 +61,15 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
     );
     if step == Plan::Done {
         ctx.locks.release(obj.instance_id(), &owner);
+        ctx.polls.clear(&uid);
         return Ok(None);
+    }
+    if step == Plan::Poll {
+        // Reconciles also run on watch events (including this operator's own status writes);
+        // the cloud is asked only when the schedule says so.
+        if let Some(wait) = ctx.polls.wait_left(&uid) {
+            return Ok(Some(wait));
+        }
     }
     let (status, obs) = observe(obj, ctx, &api, &owner, status, step, &frame).await?;
     let decision = decide::decide(&status, obs, &frame);
@@ -105,6 +114,13 @@ async fn observe<K: Operation>(
             reason: reason::INVALID_SPEC,
             message,
         };
+        return Ok((status, obs));
+    }
+    // Queued behind another operation: no Secret read, no cloud call until it is our turn.
+    if step == Plan::Create
+        && !K::PRECHECKS
+        && let Some(obs) = busy(obj, ctx, owner)
+    {
         return Ok((status, obs));
     }
     let secret = obj
@@ -180,17 +196,7 @@ async fn observe<K: Operation>(
         Err(obs) => return Ok((status, obs)),
     };
     if let Err(holder) = ctx.locks.try_claim(obj.instance_id(), owner) {
-        let message = format!(
-            "waiting for {holder} to finish on instance {}",
-            obj.instance_id()
-        );
-        return Ok((
-            status,
-            Observation::Waiting {
-                reason: reason::INSTANCE_BUSY,
-                message,
-            },
-        ));
+        return Ok((status, waiting_for(obj, &holder)));
     }
     // Persist the marker BEFORE the cloud call: after a crash the next reconcile looks the object up.
     let pending = decide::mark_create_pending(&status, frame);
@@ -204,6 +210,31 @@ async fn observe<K: Operation>(
         Err(e) => Observation::CreateIndeterminate(failure(&e)),
     };
     Ok((pending, obs))
+}
+
+/// `Some(waiting)` when another resource holds the instance.
+fn busy<K: Operation>(obj: &K, ctx: &Context, owner: &str) -> Option<Observation> {
+    ctx.locks
+        .holder(obj.instance_id())
+        .filter(|h| h != owner)
+        .map(|holder| waiting_for(obj, &holder))
+}
+
+/// The message names the instance, not the holder: every waiter would otherwise rewrite its status
+/// each time the holder changes.
+fn waiting_for<K: Operation>(obj: &K, holder: &str) -> Observation {
+    tracing::debug!(
+        holder,
+        instance = obj.instance_id(),
+        "instance busy; queued"
+    );
+    Observation::Waiting {
+        reason: reason::INSTANCE_BUSY,
+        message: format!(
+            "waiting for another operation on instance {} to finish",
+            obj.instance_id()
+        ),
+    }
 }
 
 /// Whether a failed create certainly created nothing (the cloud answered with a refusal).
@@ -257,12 +288,14 @@ async fn finish<K: Operation>(
         Requeue::Never => None,
         Requeue::After(wait) => Some(jitter(wait)),
         Requeue::Poll { deadline_in } => {
+            // Stored times are whole seconds (truncated): on average the start was half a second later.
             let elapsed = d
                 .status
                 .started_at
                 .as_ref()
-                .and_then(|s| Timestamp::now().duration_since(s.0).try_into().ok())
-                .unwrap_or_default();
+                .and_then(|s| Duration::try_from(Timestamp::now().duration_since(s.0)).ok())
+                .unwrap_or_default()
+                .saturating_sub(TIME_PRECISION / 2);
             let mut wait = ctx.scheduler.next_poll(
                 K::KIND_LABEL,
                 obj.instance_id(),
@@ -273,7 +306,11 @@ async fn finish<K: Operation>(
             if let Some(left) = deadline_in {
                 wait = wait.min(left + ctx.settings.poll.margin);
             }
-            Some(jitter(wait))
+            let wait = jitter(wait);
+            if let Some(uid) = obj.uid() {
+                ctx.polls.schedule(&uid, wait);
+            }
+            Some(wait)
         }
     })
 }

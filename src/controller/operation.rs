@@ -29,6 +29,10 @@ pub trait Operation: BackupResource {
     /// Whether the status holds the ids that polling needs (so no create may happen again).
     fn has_ids(status: &OperationStatus) -> bool;
 
+    /// Whether [`Operation::precheck`] does anything: such kinds report what they wait for (e.g. their
+    /// backup) before queueing for the instance; the others queue before reading their Secret.
+    const PRECHECKS: bool = false;
+
     /// Checks before a create that may hold the resource back or fail it (`Err(observation)`), and
     /// resolves what the create needs from elsewhere (a restore's backup id).
     fn precheck(

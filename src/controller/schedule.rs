@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Knobs of the poll schedule (from the operator's configuration).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,6 +48,9 @@ impl PollPolicy {
 /// Weight of the newest sample in the moving average.
 const EWMA_WEIGHT: f64 = 0.3;
 
+/// How much shorter than the estimate to probe after a poll found an operation done on time.
+const PROBE_SHORTER: f64 = 0.99;
+
 /// Learned durations, shared by all controllers.
 #[derive(Debug, Default)]
 pub struct Scheduler {
@@ -67,11 +70,21 @@ impl Scheduler {
         self.policy
     }
 
-    /// Records how long a finished operation took.
+    /// Records how long a finished operation took, as seen by the poll that found it done.
+    ///
+    /// When that poll was the one placed just after the learned estimate, `took` is only an upper
+    /// bound (the operation ended somewhere before the poll); averaging it in would add the poll's
+    /// lateness every time and the estimate would creep later with every backup. Then the estimate
+    /// is nudged slightly shorter instead, so it settles just around the real duration.
     pub fn record(&self, kind: &'static str, instance: &str, took: Duration) {
         let mut h = self.history.lock().unwrap_or_else(|p| p.into_inner());
-        let sample = took.as_secs_f64();
-        h.entry((kind, instance.to_string()))
+        let key = (kind, instance.to_string());
+        let tolerance = (self.policy.margin * 2 + Duration::from_secs(1)).as_secs_f64();
+        let sample = match h.get(&key) {
+            Some(avg) if took.as_secs_f64() <= avg + tolerance => avg * PROBE_SHORTER,
+            _ => took.as_secs_f64(),
+        };
+        h.entry(key)
             .and_modify(|avg| *avg = EWMA_WEIGHT * sample + (1.0 - EWMA_WEIGHT) * *avg)
             .or_insert(sample);
     }
@@ -123,6 +136,35 @@ pub fn next_delay(
         None => p.interval,
     };
     wait.clamp(p.min_interval, p.max_interval)
+}
+
+/// When each running operation's next poll is due, so that reconciles triggered by watch events
+/// (this operator's own status writes among them) do not poll the cloud ahead of the schedule.
+#[derive(Debug, Default)]
+pub struct PollGate {
+    due: Mutex<HashMap<String, Instant>>,
+}
+
+/// A poll this close to its due time counts as due (timers fire a little early or late).
+const GATE_SLACK: Duration = Duration::from_millis(10);
+
+impl PollGate {
+    pub fn schedule(&self, uid: &str, wait: Duration) {
+        let mut due = self.due.lock().unwrap_or_else(|p| p.into_inner());
+        due.insert(uid.to_string(), Instant::now() + wait);
+    }
+
+    /// The time left before the resource's next poll, or `None` when it is due (or unknown).
+    pub fn wait_left(&self, uid: &str) -> Option<Duration> {
+        let due = self.due.lock().unwrap_or_else(|p| p.into_inner());
+        let left = due.get(uid)?.saturating_duration_since(Instant::now());
+        (left > GATE_SLACK).then_some(left)
+    }
+
+    pub fn clear(&self, uid: &str) {
+        let mut due = self.due.lock().unwrap_or_else(|p| p.into_inner());
+        due.remove(uid);
+    }
 }
 
 /// Spreads requeues by ±10% so resources created together do not poll together forever.
@@ -185,6 +227,41 @@ mod tests {
         assert_eq!(s.expected("dcsbackup", "i2"), None);
         assert_eq!(s.expected("ddsbackup", "i1"), None);
         assert_eq!(s.next_poll("dcsbackup", "i1", S(0), None), S(131));
+    }
+
+    #[test]
+    fn completions_seen_on_the_learned_poll_do_not_creep_later() {
+        let s = Scheduler::new(PollPolicy::default());
+        s.record("dcsbackup", "i1", S(120));
+        // Each backup really takes 120 s; the learned poll lands one margin later and sees it done.
+        for _ in 0..1000 {
+            let e = s.expected("dcsbackup", "i1").unwrap();
+            let seen_at = if e + S(1) >= S(120) {
+                e + S(1)
+            } else {
+                e + S(1) + S(10)
+            };
+            s.record("dcsbackup", "i1", seen_at);
+        }
+        let e = s.expected("dcsbackup", "i1").unwrap();
+        assert!(
+            e >= S(115) && e <= S(125),
+            "settles around the real duration: {e:?}"
+        );
+    }
+
+    #[test]
+    fn the_gate_holds_polls_until_due() {
+        let g = PollGate::default();
+        assert_eq!(g.wait_left("u"), None, "unknown resources may poll");
+        g.schedule("u", S(30));
+        let left = g.wait_left("u").unwrap();
+        assert!(left > S(29) && left <= S(30), "{left:?}");
+        g.schedule("u", Duration::ZERO);
+        assert_eq!(g.wait_left("u"), None, "due");
+        g.schedule("u", S(30));
+        g.clear("u");
+        assert_eq!(g.wait_left("u"), None);
     }
 
     #[test]

@@ -63,8 +63,10 @@ each_kind!(throttled_while_running);
 async fn throttled_while_running<K: Kind>() {
     let h = Harness::new().await;
     let path = h.create(K::KIND, K::PLURAL, "polled", K::spec(&h, K::INSTANCE).await);
-    h.step::<K>(&path).await;
+    let next = h.step::<K>(&path).await;
     assert_eq!(h.status(&path).phase, Some(Phase::Running));
+    // The cloud is next asked when the schedule says so; the faults meet that poll.
+    requeue(next).await;
     ride_out_faults::<K>(&h, &path, errors(), Duration::from_millis(600)).await;
     assert_eq!(h.status(&path).phase, Some(Phase::Running));
 

@@ -131,7 +131,7 @@ fn cases() -> Vec<Case> {
             .says(&["CloudError"], "list_projects: unexpected response")
             .without_project(),
         case("IAM without the project", Kind::DcsBackup, LIST_PROJECTS, Answer::json(json!({"projects": []})))
-            .says(&["CloudError"], "set projectId")
+            .says(&["CredentialsError"], "set projectId")
             .without_project(),
         case("IAM token without its header", Kind::Dds, TOKEN, Answer::status(201, r#"{"token": {}}"#))
             .says(&["CloudError"], "X-Subject-Token")
@@ -182,8 +182,9 @@ async fn hostile_answers_never_panic_and_leave_a_clear_bounded_reason() {
                 if rig::status(&api2, &p).is_terminal() {
                     break;
                 }
+                // Honour the requeue: polls are only made when the schedule says they are due.
                 let wait = next.ok().flatten().unwrap_or_default();
-                tokio::time::sleep(wait.min(Duration::from_millis(30))).await;
+                tokio::time::sleep(wait.min(Duration::from_millis(300))).await;
             }
         });
         runs.push((c.label, c.reasons, c.says, path, run, server));
