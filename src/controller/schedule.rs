@@ -167,10 +167,19 @@ impl PollGate {
     }
 }
 
-/// Spreads requeues by ±10% so resources created together do not poll together forever.
+/// Largest delay [`jitter`] adds: a learned poll placed one margin after the expected finish must
+/// not land many seconds later (10% of a 2-minute wait would be 12 s).
+pub const MAX_JITTER: Duration = Duration::from_secs(2);
+
+/// Spreads requeues by up to +10% (at most +2 s) so resources created together do not poll together
+/// forever. Only ever later: a poll placed just after an expected finish must not land before it.
 pub fn jitter(d: Duration) -> Duration {
     use rand::Rng;
-    d.mul_f64(rand::rng().random_range(0.9..1.1))
+    let spread = (d / 10).min(MAX_JITTER).as_secs_f64();
+    if spread <= 0.0 {
+        return d;
+    }
+    d + Duration::from_secs_f64(rand::rng().random_range(0.0..spread))
 }
 
 #[cfg(test)]
@@ -265,10 +274,13 @@ mod tests {
     }
 
     #[test]
-    fn jitter_stays_within_ten_percent() {
+    fn jitter_is_later_by_at_most_ten_percent_and_two_seconds() {
         for _ in 0..1000 {
-            let j = jitter(S(100));
-            assert!(j >= S(90) && j <= S(110), "{j:?}");
+            let j = jitter(S(10));
+            assert!(j >= S(10) && j <= S(11), "{j:?}");
+            let j = jitter(S(120));
+            assert!(j >= S(120) && j <= S(122), "{j:?}");
         }
+        assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
     }
 }
