@@ -1,6 +1,7 @@
 //! The user-facing API: the four custom resources, their shared types, and CRD YAML generation.
 
 pub mod common;
+mod db_backup;
 pub mod dcs_backup;
 pub mod dcs_restore;
 pub mod dds_backup;

@@ -7,124 +7,16 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     common::{DeletionPolicy, OperationStatus, SecretRef},
+    db_backup::db_backup_kind,
     naming,
     resource::BackupResource,
     rules::*,
 };
 
-/// Desired TaurusDB backup. The whole spec is immutable once created.
-// Repeated `printcolumn(type_ = "string", ..)` entries are distinct columns, not duplicates.
-#[allow(clippy::duplicated_attributes)]
-#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[kube(
-    group = "backup.hwcloud.dev",
-    version = "v1alpha1",
-    kind = "TaurusDbBackup",
-    namespaced,
-    status = "OperationStatus",
-    shortname = "tdbb",
-    category = "hwcloud",
-    cel,
-    doc = "A manual backup of a Huawei Cloud / Open Telekom Cloud TaurusDB (formerly GaussDB for MySQL) instance.",
-    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(name = "Instance", type_ = "string", json_path = ".spec.instanceId"),
-    printcolumn(name = "BackupID", type_ = "string", json_path = ".status.backupId"),
-    printcolumn(
-        name = "Size",
-        type_ = "integer",
-        json_path = ".status.sizeBytes",
-        description = "bytes"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
-)]
-#[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new(IMMUTABLE_RULE).message(IMMUTABLE_MSG))]
-pub struct TaurusDbBackupSpec {
-    /// Id of the TaurusDB instance to back up.
-    #[schemars(length(max = 64))]
-    #[x_kube(validation = Rule::new(INSTANCE_ID_RULE).message(INSTANCE_ID_MSG))]
-    pub instance_id: String,
-    /// Secret in this namespace with the cloud account; defaults to the operator's configured name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credentials_secret_ref: Option<SecretRef>,
-    /// How long to wait for the backup before marking it Failed, e.g. `60m`, `1h30m`
-    /// (units h, m, s; 1s to 168h). Default 60m.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 16))]
-    #[x_kube(validation = Rule::new(TIMEOUT_FORMAT_RULE).message(TIMEOUT_FORMAT_MSG))]
-    #[x_kube(validation = Rule::new(TIMEOUT_RANGE_RULE).message(TIMEOUT_RANGE_MSG))]
-    pub timeout: Option<String>,
-    /// `Retain` keeps the cloud backup when this resource is deleted; `Delete` deletes it.
-    #[serde(default)]
-    pub deletion_policy: DeletionPolicy,
-    /// Name of the cloud backup: 4-64 characters, starting with a letter,
-    /// then letters, digits, `-` and `_`. Default: `k8s-<namespace>-<name>-<first 8 of uid>`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 64))]
-    #[x_kube(validation = Rule::new(BACKUP_NAME_RULE).message(BACKUP_NAME_MSG))]
-    pub backup_name: Option<String>,
-    /// Description stored with the backup: at most 200 characters (the operator appends a marker; the cloud allows 256), none of `> ! < " & ' =`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 200))]
-    #[x_kube(validation = Rule::new(DESCRIPTION_RULE).message(DESCRIPTION_MSG))]
-    pub description: Option<String>,
-}
-
-impl TaurusDbBackup {
-    /// The backup name used when `spec.backupName` is unset (see [`naming::default_backup_name`]).
-    pub fn default_backup_name(&self) -> String {
-        naming::default_backup_name(
-            self.metadata.namespace.as_deref(),
-            Some(&self.name_any()),
-            self.uid().as_deref(),
-        )
-    }
-
-    /// `spec.backupName`, or the derived default.
-    pub fn effective_backup_name(&self) -> String {
-        self.spec
-            .backup_name
-            .clone()
-            .unwrap_or_else(|| self.default_backup_name())
-    }
-}
-
-impl BackupResource for TaurusDbBackup {
-    const KIND_LABEL: &'static str = "taurusdbbackup";
-    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
-
-    fn instance_id(&self) -> &str {
-        &self.spec.instance_id
-    }
-
-    fn credentials_secret(&self) -> Option<&str> {
-        self.spec
-            .credentials_secret_ref
-            .as_ref()
-            .map(|r| r.name.as_str())
-    }
-
-    fn timeout(&self) -> Option<&str> {
-        self.spec.timeout.as_deref()
-    }
-
-    fn deletion_policy(&self) -> DeletionPolicy {
-        self.spec.deletion_policy
-    }
-
-    fn status(&self) -> Option<&OperationStatus> {
-        self.status.as_ref()
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        let spec = &self.spec;
-        let mut checks = Checks::default();
-        checks.common(&spec.instance_id, self.credentials_secret(), self.timeout());
-        checks.db_backup(spec.backup_name.as_deref(), spec.description.as_deref());
-        checks.finish()
-    }
+db_backup_kind! {
+    kind: TaurusDbBackup, spec: TaurusDbBackupSpec, kind_str: "TaurusDbBackup", short: "tdbb", label: "taurusdbbackup",
+    crd_doc: "A manual backup of a Huawei Cloud / Open Telekom Cloud TaurusDB (formerly GaussDB for MySQL) instance.",
+    spec_doc: " Desired TaurusDB backup. The whole spec is immutable once created.",
+    instance_doc: " Id of the TaurusDB instance to back up.",
+    name_doc: " Name of the cloud backup: 4-64 characters, starting with a letter,\nthen letters, digits, `-` and `_`. Default: `k8s-<namespace>-<name>-<first 8 of uid>`."
 }
