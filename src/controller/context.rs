@@ -8,10 +8,11 @@ use kube::runtime::events::{Recorder, Reporter};
 use crate::cloud::account::Account;
 use crate::cloud::client::CloudClients;
 use crate::cloud::dcs::{DcsBackupRecord, DcsRestoreRecord};
+use crate::controller::gate::Gate;
 use crate::controller::instance_lock::InstanceLocks;
 use crate::controller::list_cache::ListCache;
 use crate::controller::recent::RecentStatus;
-use crate::controller::schedule::{PollGate, PollPolicy, Scheduler};
+use crate::controller::schedule::{PollPolicy, Scheduler};
 use crate::metrics::Metrics;
 
 /// The name under which status is written (server-side apply) and events are reported.
@@ -57,8 +58,9 @@ pub struct Context {
     pub recorder: Recorder,
     pub clouds: CloudClients,
     pub scheduler: Scheduler,
-    /// When each running operation is next due for a poll.
-    pub polls: PollGate,
+    /// When each resource may next call the cloud (every requeue, polls and retries alike), so
+    /// that watch events cannot shorten a wait; and its transient failures in a row.
+    pub gate: Gate,
     pub locks: InstanceLocks,
     pub dcs_backups: ListCache<ListKey, Vec<DcsBackupRecord>>,
     pub dcs_restores: ListCache<ListKey, Vec<DcsRestoreRecord>>,
@@ -87,7 +89,7 @@ impl Context {
             client,
             clouds,
             scheduler: Scheduler::new(settings.poll),
-            polls: PollGate::default(),
+            gate: Gate::default(),
             locks: InstanceLocks::new(stale_after),
             dcs_backups: ListCache::new(fresh_for),
             dcs_restores: ListCache::new(fresh_for),

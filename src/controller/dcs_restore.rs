@@ -90,10 +90,7 @@ impl Operation for DcsRestore {
         let records = match dcs::backups(ctx, cloud, &self.spec.instance_id, None).await {
             Ok(r) => r,
             Err(e) => {
-                return Ok(Err(Observation::LookupFailed(Failure {
-                    class: e.class(),
-                    message: e.to_string(),
-                })));
+                return Ok(Err(Observation::LookupFailed(Failure::of(&e))));
             }
         };
         let Some(record) = records.iter().find(|r| r.backup_id == id) else {

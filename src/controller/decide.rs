@@ -59,6 +59,19 @@ pub fn mark_create_pending(status: &OperationStatus, f: &Frame<'_>) -> Operation
 
 /// Applies an observation to the status.
 pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Decision {
+    let request_id = obs.failure().and_then(|f| f.request_id.clone());
+    let mut d = transition(status, obs, f);
+    // The request id names the failed call for a support ticket. Events may carry it; status must
+    // not, since it is new on every attempt.
+    if let Some(id) = request_id {
+        for e in &mut d.events {
+            e.note = format!("{} (request id {id})", e.note);
+        }
+    }
+    d
+}
+
+fn transition(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Decision {
     let mut s = status.clone();
     let before = current_reason(status);
     let (reason, requeue, event) = match obs {
@@ -98,7 +111,7 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
             return match view {
                 Some(v) => {
                     // The adoption is news even when the operation finished meanwhile.
-                    let mut d = decide(&s, Observation::Progress(v), f);
+                    let mut d = transition(&s, Observation::Progress(v), f);
                     d.events.insert(0, ev);
                     d
                 }
@@ -322,14 +335,16 @@ fn finish(s: &mut OperationStatus, f: &Frame<'_>, phase: Phase, msg: &str) {
 
 fn retry(class: ErrorClass, f: &Frame<'_>) -> (&'static str, Requeue, Option<EventNote>) {
     match class {
-        ErrorClass::Throttled => (reason::THROTTLED, Requeue::After(f.retry_after), None),
-        ErrorClass::Busy => (reason::INSTANCE_BUSY, Requeue::After(f.retry_after), None),
+        ErrorClass::Throttled => (reason::THROTTLED, Requeue::Retry(f.retry_after), None),
+        ErrorClass::Busy => (reason::INSTANCE_BUSY, Requeue::Retry(f.retry_after), None),
+        // Not doubled per resource: the account's circuit breaker backs off the cloud calls, and
+        // a fixed Secret must be picked up within the auth backoff.
         ErrorClass::Auth => (
             reason::CREDENTIALS_ERROR,
             Requeue::After(f.auth_backoff),
             None,
         ),
-        _ => (reason::CLOUD_ERROR, Requeue::After(f.retry_after), None),
+        _ => (reason::CLOUD_ERROR, Requeue::Retry(f.retry_after), None),
     }
 }
 

@@ -58,6 +58,8 @@ fn fail(class: ErrorClass) -> Failure {
     Failure {
         class,
         message: format!("{class:?} happened"),
+        code: None,
+        request_id: None,
     }
 }
 
@@ -254,7 +256,7 @@ fn busy_and_throttled_creates_requeue_without_failing_and_drop_the_marker() {
             "a refused create created nothing"
         );
         assert_eq!(ready(&d.status).1, reason);
-        assert_eq!(d.requeue, Requeue::After(Duration::from_secs(15)));
+        assert_eq!(d.requeue, Requeue::Retry(Duration::from_secs(15)));
         assert_eq!(d.events.len(), 1, "first {reason} is announced");
         let again = decide(
             &d.status,
@@ -394,4 +396,37 @@ fn ready_transition_time_moves_only_when_truth_changes() {
     );
     assert_eq!(t(&d3.status), Time(ts(30)));
     assert_eq!(d3.status.conditions.len(), 1);
+}
+
+#[test]
+fn a_failure_names_its_request_id_in_the_event_never_in_status() {
+    let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
+    let failure = |id: &str| Failure {
+        class: ErrorClass::Retryable,
+        message: "dcs create_backup failed: HTTP 500 SYS.0500: internal error".into(),
+        code: Some("SYS.0500".into()),
+        request_id: Some(id.into()),
+    };
+    let d = decide(
+        &pending,
+        Observation::CreateIndeterminate(failure("req-1")),
+        &frame(1),
+    );
+    assert_eq!(d.events.len(), 1);
+    assert!(
+        d.events[0].note.ends_with("(request id req-1)"),
+        "{:?}",
+        d.events
+    );
+    let text = serde_json::to_string(&d.status).unwrap();
+    assert!(!text.contains("req-1"), "{text}");
+    assert_eq!(d.requeue, Requeue::Retry(Duration::from_secs(15)));
+    // The next attempt fails with another request id: the status does not change at all.
+    let again = decide(
+        &d.status,
+        Observation::LookupFailed(failure("req-2")),
+        &frame(1),
+    );
+    assert_eq!(again.status, d.status, "a retry is not a status change");
+    assert_eq!(again.events, vec![]);
 }

@@ -53,7 +53,7 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
     if obj.meta().deletion_timestamp.is_some() {
         ctx.locks.release(obj.instance_id(), &r.owner);
         ctx.recent.forget(&r.uid);
-        ctx.polls.clear(&r.uid);
+        ctx.gate.forget(&r.uid);
         return cleanup(obj, ctx, &r.api).await;
     }
     if obj.deletion_policy() == DeletionPolicy::Delete
@@ -61,6 +61,11 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
     {
         // Before any cloud object exists, so a delete can never orphan one.
         add_finalizer(&r.api, obj).await?;
+    }
+    // Reconciles also run on watch events, this operator's own status writes among them: the
+    // cloud is asked only once the wait the last reconcile chose has passed.
+    if let Some(wait) = ctx.gate.wait_left(&r.uid) {
+        return Ok(Some(wait));
     }
     let status = ctx
         .recent
@@ -74,15 +79,8 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
     );
     if step == Plan::Done {
         ctx.locks.release(obj.instance_id(), &r.owner);
-        ctx.polls.clear(&r.uid);
+        ctx.gate.forget(&r.uid);
         return Ok(None);
-    }
-    if step == Plan::Poll {
-        // Reconciles also run on watch events (including this operator's own status writes);
-        // the cloud is asked only when the schedule says so.
-        if let Some(wait) = ctx.polls.wait_left(&r.uid) {
-            return Ok(Some(wait));
-        }
     }
     let (status, obs) = observe(&r, status, step, &frame).await?;
     let decision = decide::decide(&status, obs, &frame);

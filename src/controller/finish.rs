@@ -23,8 +23,15 @@ pub(crate) async fn finish<K: Operation>(
     let (obj, ctx) = (r.obj, r.ctx);
     // Bounded before the comparison, so an unchanged (already bounded) status is not rewritten.
     let d = bounded::decision(d);
-    if d.status != *before {
-        write_status(r, &d.status).await?;
+    // The wait is chosen, and the gate closed, before the status write whose watch event would
+    // otherwise bring the next reconcile forward.
+    let next = requeue(r, &d);
+    if d.status != *before
+        && let Err(e) = write_status(r, &d.status).await
+    {
+        // Nothing was written: the error policy's retry decides, not this wait.
+        ctx.gate.release(&r.uid);
+        return Err(e);
     }
     for note in &d.events {
         publish(ctx, obj, note, "Reconcile").await;
@@ -39,16 +46,32 @@ pub(crate) async fn finish<K: Operation>(
         ctx.scheduler.record(K::KIND_LABEL, obj.instance_id(), took);
         ctx.metrics.backup_succeeded(K::KIND_LABEL, c.0.as_second());
     }
-    tracing::debug!(phase = ?d.status.phase, requeue = ?d.requeue, "reconciled");
-    Ok(match d.requeue {
-        Requeue::Never => None,
-        Requeue::After(wait) => Some(jitter(wait)),
-        Requeue::Poll { deadline_in } => {
-            let wait = jitter(next_poll(r, &d.status, deadline_in));
-            ctx.polls.schedule(&r.uid, wait);
-            Some(wait)
+    tracing::debug!(phase = ?d.status.phase, requeue = ?next, "reconciled");
+    Ok(next)
+}
+
+/// When to come back, recorded in the resource's gate: a transient failure backs off
+/// exponentially (per resource, reset by any other outcome), a poll follows the learned schedule.
+fn requeue<K: Operation>(r: &Reconciling<'_, K>, d: &Decision) -> Option<Duration> {
+    let gate = &r.ctx.gate;
+    let wait = match d.requeue {
+        Requeue::Never => {
+            gate.forget(&r.uid);
+            return None;
         }
-    })
+        Requeue::Retry(base) => gate.failed(&r.uid, base, r.ctx.settings.poll.max_interval),
+        Requeue::After(wait) => {
+            gate.succeeded(&r.uid);
+            wait
+        }
+        Requeue::Poll { deadline_in } => {
+            gate.succeeded(&r.uid);
+            next_poll(r, &d.status, deadline_in)
+        }
+    };
+    let wait = jitter(wait);
+    gate.hold(&r.uid, wait);
+    Some(wait)
 }
 
 /// When to poll a running operation next, before jitter: from the learned schedule, landing the

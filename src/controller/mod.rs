@@ -12,6 +12,7 @@ mod decide_tests;
 pub mod driver;
 pub mod error;
 mod finish;
+pub mod gate;
 pub mod instance_lock;
 pub mod kube_io;
 pub mod list_cache;

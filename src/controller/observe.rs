@@ -227,8 +227,5 @@ fn is_definite(e: &CloudError) -> bool {
 }
 
 fn failure(e: &CloudError) -> Failure {
-    Failure {
-        class: e.class(),
-        message: e.to_string(),
-    }
+    Failure::of(e)
 }

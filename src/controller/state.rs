@@ -6,7 +6,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-use crate::cloud::error::ErrorClass;
+use crate::cloud::error::{Error as CloudError, ErrorClass};
 use crate::cloud::types::OpView;
 use crate::crd::OperationStatus;
 
@@ -53,11 +53,29 @@ pub struct OpIds {
     pub job_id: Option<String>,
 }
 
-/// A cloud error reduced to what decisions need.
+/// A cloud error reduced to what decisions, events and logs need.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     pub class: ErrorClass,
+    /// What went wrong, for status: never the request id, which is new on every attempt and would
+    /// make every retry a status change.
     pub message: String,
+    /// The cloud's `error_code`, when it gave one.
+    pub code: Option<String>,
+    /// The `X-Request-Id` of the failed call, for events and logs (support tickets), never status.
+    pub request_id: Option<String>,
+}
+
+impl Failure {
+    /// The failure a cloud error stands for.
+    pub fn of(e: &CloudError) -> Self {
+        Self {
+            class: e.class(),
+            message: e.summary(),
+            code: e.code().map(str::to_string),
+            request_id: e.request_id().map(str::to_string),
+        }
+    }
 }
 
 /// What this reconcile learned.
@@ -95,6 +113,19 @@ pub enum Observation {
     },
 }
 
+impl Observation {
+    /// The failure this observation reports, if it is one.
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
+            Self::CreateRejected(f)
+            | Self::CreateIndeterminate(f)
+            | Self::LookupFailed(f)
+            | Self::PollFailed(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
 /// When to look again.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Requeue {
@@ -102,7 +133,11 @@ pub enum Requeue {
     Poll {
         deadline_in: Option<Duration>,
     },
+    /// A wait that is not a failure (queued, waiting for credentials or a backup).
     After(Duration),
+    /// A transient failure: retry after this base wait, doubled by the driver for every failure
+    /// of the resource in a row (up to the poll cap).
+    Retry(Duration),
     Never,
 }
 

@@ -38,6 +38,7 @@ macro_rules! each_backup_kind {
 mod common;
 mod kinds;
 
+mod backoff;
 mod busy;
 mod controllers;
 mod create;
