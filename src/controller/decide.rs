@@ -152,6 +152,26 @@ fn transition(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
                 }
             }
         }
+        Observation::RecreateRejected(fail) => {
+            // Keep the marker, whatever the refusal: a busy instance may be busy with the earlier
+            // create's own backup, and a failed resource still finds that backup by its marker
+            // when it is deleted.
+            match fail.class {
+                ErrorClass::Terminal | ErrorClass::NotFound => {
+                    finish(&mut s, f, Phase::Failed, &fail.message);
+                    (
+                        reason::CLOUD_ERROR,
+                        Requeue::Never,
+                        Some(warning(format!("{}Failed", f.noun), fail.message.clone())),
+                    )
+                }
+                class => {
+                    s.phase = Some(Phase::Pending);
+                    s.message = Some(fail.message.clone());
+                    retry(class, f)
+                }
+            }
+        }
         Observation::CreateIndeterminate(fail) | Observation::LookupFailed(fail) => {
             // Keep the marker: the next reconcile looks the object up before creating again.
             s.phase = Some(Phase::Pending);

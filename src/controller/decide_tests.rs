@@ -430,3 +430,35 @@ fn a_failure_names_its_request_id_in_the_event_never_in_status() {
     assert_eq!(again.status, d.status, "a retry is not a status change");
     assert_eq!(again.events, vec![]);
 }
+
+#[test]
+fn a_refused_recreate_keeps_the_marker_of_the_earlier_create() {
+    // An earlier create's fate is unknown (its marker is set, nothing was found by it after the
+    // adoption window), so the operator creates again. A busy or throttled refusal of that create
+    // proves nothing about the earlier one: the marker stays, and the next reconcile looks it up
+    // again before it creates.
+    let earlier = OperationStatus {
+        phase: Some(Phase::Pending),
+        create_requested_at: Some(Time(ts(0))),
+        ..Default::default()
+    };
+    let pending = mark_create_pending(&earlier, &frame(100));
+    for (class, reason) in [
+        (ErrorClass::Busy, "InstanceBusy"),
+        (ErrorClass::Throttled, "Throttled"),
+    ] {
+        let d = decide(
+            &pending,
+            Observation::RecreateRejected(fail(class)),
+            &frame(101),
+        );
+        assert_eq!(d.status.phase, Some(Phase::Pending));
+        assert_eq!(
+            d.status.create_requested_at,
+            Some(Time(ts(100))),
+            "{reason}: the marker stays"
+        );
+        assert_eq!(ready(&d.status).1, reason);
+        assert_eq!(d.requeue, Requeue::Retry(Duration::from_secs(15)));
+    }
+}

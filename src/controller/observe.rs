@@ -154,6 +154,8 @@ async fn create<K: Operation>(
         Ok(prepared) => prepared,
         Err(obs) => return Ok((status, obs)),
     };
+    // Set when an earlier create's fate is unknown and nothing was found by its marker.
+    let recreate = status.create_requested_at.is_some();
     let pending = match claim_and_mark(r, &status, frame).await? {
         Ok(pending) => pending,
         Err(obs) => return Ok((status, obs)),
@@ -162,7 +164,11 @@ async fn create<K: Operation>(
         Ok(obs) => obs,
         Err(e) if is_definite(&e) => {
             r.ctx.locks.release(r.obj.instance_id(), &r.owner);
-            Observation::CreateRejected(failure(&e))
+            if recreate {
+                Observation::RecreateRejected(failure(&e))
+            } else {
+                Observation::CreateRejected(failure(&e))
+            }
         }
         Err(e) => Observation::CreateIndeterminate(failure(&e)),
     };

@@ -85,6 +85,9 @@ pub enum Observation {
     Created(OpIds),
     /// The cloud refused the create: nothing was created.
     CreateRejected(Failure),
+    /// The cloud refused a create made after an earlier create whose fate is unknown (its marker
+    /// was set): this attempt created nothing, but that proves nothing about the earlier one.
+    RecreateRejected(Failure),
     /// The create's fate is unknown (network, timeout, 5xx): it may exist.
     CreateIndeterminate(Failure),
     /// A lookup by marker found the object a crashed create made.
@@ -118,6 +121,7 @@ impl Observation {
     pub fn failure(&self) -> Option<&Failure> {
         match self {
             Self::CreateRejected(f)
+            | Self::RecreateRejected(f)
             | Self::CreateIndeterminate(f)
             | Self::LookupFailed(f)
             | Self::PollFailed(f) => Some(f),

@@ -15,3 +15,4 @@ mod named_windows;
 mod proxy;
 mod rig;
 mod secrets;
+mod stale_marker;
