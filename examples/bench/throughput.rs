@@ -23,6 +23,8 @@ fn frame(now: Timestamp) -> Frame<'static> {
         visibility_grace: Duration::from_secs(120),
         retry_after: Duration::from_secs(15),
         auth_backoff: Duration::from_secs(60),
+        timeout_grace: Duration::from_secs(600),
+        not_listed_for: Duration::from_secs(60),
         noun: "Backup",
     }
 }

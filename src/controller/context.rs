@@ -34,6 +34,13 @@ pub struct Settings {
     pub retry_after: Duration,
     /// Wait after credential problems.
     pub auth_backoff: Duration,
+    /// How long after its `timeout` a running operation whose polls keep failing is still polled
+    /// before it fails with reason `Timeout`.
+    pub timeout_grace: Duration,
+    /// How long the cloud's answers must go on not listing a running operation (in at least
+    /// [`NOT_LISTED_ANSWERS`](crate::controller::state::NOT_LISTED_ANSWERS) answers in a row)
+    /// before it counts as gone.
+    pub not_listed_for: Duration,
 }
 
 impl Default for Settings {
@@ -45,6 +52,8 @@ impl Default for Settings {
             visibility_grace: Duration::from_secs(120),
             retry_after: Duration::from_secs(15),
             auth_backoff: Duration::from_secs(60),
+            timeout_grace: Duration::from_secs(600),
+            not_listed_for: Duration::from_secs(60),
         }
     }
 }

@@ -203,9 +203,26 @@ fn transition(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
             }
         }
         Observation::PollFailed(fail) => {
-            // Poll errors never fail a running operation; only the cloud's answer or the timeout does.
-            s.message = Some(fail.message.clone());
-            retry(fail.class, f)
+            // A failed poll says nothing about the operation: it is retried, but not forever. Once
+            // the timeout and a grace period after it have passed, the resource times out.
+            let running_for = s.started_at.as_ref().map(|t| age(t.0, f.now));
+            if running_for.is_some_and(|r| r >= f.timeout + f.timeout_grace) {
+                let msg = format!(
+                    "timed out after {}s (and a grace period of {}s); the last poll failed: {}",
+                    f.timeout.as_secs(),
+                    f.timeout_grace.as_secs(),
+                    fail.message
+                );
+                finish(&mut s, f, Phase::Failed, &msg);
+                (
+                    reason::TIMEOUT,
+                    Requeue::Never,
+                    Some(warning(reason::TIMEOUT.into(), msg)),
+                )
+            } else {
+                s.message = Some(fail.message.clone());
+                retry(fail.class, f)
+            }
         }
         Observation::Waiting { reason, message } => {
             if s.phase.is_none() {

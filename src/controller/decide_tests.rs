@@ -22,6 +22,8 @@ fn frame(now: i64) -> Frame<'static> {
         visibility_grace: Duration::from_secs(120),
         retry_after: Duration::from_secs(15),
         auth_backoff: Duration::from_secs(60),
+        timeout_grace: Duration::from_secs(600),
+        not_listed_for: Duration::from_secs(60),
         noun: "Backup",
     }
 }
@@ -229,11 +231,11 @@ fn timeout_fails_only_on_a_fresh_in_progress_answer() {
         &frame(5000),
     );
     assert_eq!(d.status.phase, Some(Phase::Succeeded));
-    // A failed poll after the deadline never fails the resource.
+    // A failed poll just after the deadline does not fail the resource (within the grace).
     let d = decide(
         &running(0),
         Observation::PollFailed(fail(ErrorClass::Retryable)),
-        &frame(5000),
+        &frame(2000),
     );
     assert_eq!(d.status.phase, Some(Phase::Running));
 }
@@ -460,5 +462,33 @@ fn a_refused_recreate_keeps_the_marker_of_the_earlier_create() {
         );
         assert_eq!(ready(&d.status).1, reason);
         assert_eq!(d.requeue, Requeue::Retry(Duration::from_secs(15)));
+    }
+}
+
+#[test]
+fn failing_polls_time_out_after_the_timeout_and_its_grace() {
+    for class in [
+        ErrorClass::Terminal,
+        ErrorClass::Auth,
+        ErrorClass::Retryable,
+    ] {
+        // 1800 s timeout, 600 s grace: still retried at 2399 s.
+        let d = decide(
+            &running(0),
+            Observation::PollFailed(fail(class)),
+            &frame(2399),
+        );
+        assert_eq!(d.status.phase, Some(Phase::Running), "{class:?}");
+        let d = decide(
+            &running(0),
+            Observation::PollFailed(fail(class)),
+            &frame(2400),
+        );
+        assert_eq!(d.status.phase, Some(Phase::Failed), "{class:?}");
+        assert_eq!(ready(&d.status).1, "Timeout");
+        let msg = d.status.message.clone().unwrap();
+        assert!(msg.contains(&format!("{class:?} happened")), "{msg}");
+        assert_eq!(d.requeue, Requeue::Never);
+        assert_eq!(d.events[0].reason, "Timeout");
     }
 }

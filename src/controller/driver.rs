@@ -106,6 +106,8 @@ fn frame<'a, K: Operation>(obj: &K, ctx: &Context) -> Frame<'a> {
         visibility_grace: ctx.settings.visibility_grace,
         retry_after: ctx.settings.retry_after,
         auth_backoff: ctx.settings.auth_backoff,
+        timeout_grace: ctx.settings.timeout_grace,
+        not_listed_for: ctx.settings.not_listed_for,
         noun: K::NOUN,
     }
 }

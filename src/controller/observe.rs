@@ -95,19 +95,22 @@ async fn account<K: Operation>(
     }
 }
 
-/// Asks the cloud how the running operation stands.
+/// Asks the cloud how the running operation stands. Only an answer refreshes the resource's claim
+/// of its instance: a resource whose polls keep failing lets the claim go stale, so it cannot
+/// block every other operation on the instance until it times out.
 async fn poll<K: Operation>(
     r: &Reconciling<'_, K>,
     cloud: &CloudClient,
     status: &OperationStatus,
 ) -> Observation {
-    r.ctx.locks.hold(r.obj.instance_id(), &r.owner);
-    match r.obj.poll(r.ctx, cloud, status).await {
+    let obs = match r.obj.poll(r.ctx, cloud, status).await {
         Ok(Some(view)) => Observation::Progress(view),
         Ok(None) => Observation::NotVisible,
         Err(e) if e.is_not_found() => Observation::NotVisible,
-        Err(e) => Observation::PollFailed(failure(&e)),
-    }
+        Err(e) => return Observation::PollFailed(failure(&e)),
+    };
+    r.ctx.locks.hold(r.obj.instance_id(), &r.owner);
+    obs
 }
 
 /// Looks for the object an interrupted create may have made. `None`: nothing found, and the

@@ -28,6 +28,10 @@ pub mod reason {
     pub const ADOPTED: &str = "Adopted";
 }
 
+/// Answers in a row that must not list a running operation before it counts as gone (besides the
+/// time they must span, `Frame::not_listed_for`): one empty list or one 204 never fails a resource.
+pub const NOT_LISTED_ANSWERS: i32 = 3;
+
 /// Resolution of `metav1.Time` in stored status (RFC 3339 without fractions).
 pub const TIME_PRECISION: Duration = Duration::from_secs(1);
 
@@ -174,6 +178,10 @@ pub struct Frame<'a> {
     pub retry_after: Duration,
     /// The long wait after credential problems (the cloud locks keys after repeated failures).
     pub auth_backoff: Duration,
+    /// How long after `timeout` failing polls are still retried before the resource times out.
+    pub timeout_grace: Duration,
+    /// How long answers must go on not listing a running operation before it counts as gone.
+    pub not_listed_for: Duration,
     /// `Backup` or `Restore`, for event reasons.
     pub noun: &'a str,
 }

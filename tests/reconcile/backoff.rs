@@ -2,49 +2,16 @@
 //! watch the fake API server, so every status write the operator makes comes back as a watch event
 //! and a reconcile. None of those may shorten a backoff.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hwcloud_backup_operator::cloud::breaker::BreakerPolicy;
-use hwcloud_backup_operator::cloud::client::CloudClients;
 use hwcloud_backup_operator::cloud::transport::TransportConfig;
-use hwcloud_backup_operator::controller::context::{Context, Settings};
+use hwcloud_backup_operator::controller::context::Settings;
 use hwcloud_backup_operator::crd::Phase;
-use hwcloud_backup_operator::sim::{Faults, SimConfig};
-use kube::runtime::events::Reporter;
+use hwcloud_backup_operator::sim::Faults;
 use serde_json::json;
 
-use crate::harness::{Harness, fast_settings, fast_transport};
-
-/// The breaker of the test accounts: the auth backoff, doubling up to 15 times it (as in production,
-/// where that is a minute up to 15 minutes).
-fn breaker(settings: &Settings) -> BreakerPolicy {
-    BreakerPolicy {
-        base: settings.auth_backoff,
-        max: settings.auth_backoff * 15,
-    }
-}
-
-/// A harness whose operator context uses `transport` (the simulator and API server as usual).
-async fn harness_with(settings: Settings, transport: TransportConfig) -> Harness {
-    let cfg = SimConfig {
-        backup_duration: Duration::from_millis(400),
-        ..SimConfig::default()
-    };
-    let h = Harness::with(cfg, settings.clone()).await;
-    let reporter = Reporter {
-        controller: "hwcloud-backup-operator".into(),
-        instance: Some("backoff".into()),
-    };
-    let ctx = Arc::new(Context::new(
-        h.api.client(),
-        CloudClients::new(transport, None).with_breaker(breaker(&settings)),
-        settings,
-        h.metrics.clone(),
-        reporter,
-    ));
-    Harness { ctx, ..h }
-}
+use crate::common::{breaker, harness_with};
+use crate::harness::{fast_settings, fast_transport};
 
 /// How many tries a schedule that waits `base`, doubling up to `cap`, makes within `window`
 /// (the first try at 0 included).

@@ -47,4 +47,5 @@ mod deletion;
 mod faults;
 mod invalid;
 mod outcome;
+mod poll_failures;
 mod restore;
