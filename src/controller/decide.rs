@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::cloud::error::ErrorClass;
 use crate::cloud::types::{OpState, OpView};
-use crate::crd::{OperationStatus, Phase};
+use crate::crd::{NotListed, OperationStatus, Phase};
 
 pub use crate::controller::state::*;
 
@@ -180,19 +180,37 @@ fn transition(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
         }
         Observation::Progress(view) => return progress(s, view, f, &before),
         Observation::NotVisible => {
-            let since = s
+            let running_for = s
                 .started_at
                 .as_ref()
                 .map(|t| age(t.0, f.now))
                 .unwrap_or_default();
-            if since < f.visibility_grace {
+            let gap = s.not_listed.get_or_insert(NotListed {
+                since: Time(f.now),
+                count: 0,
+            });
+            gap.count = gap.count.saturating_add(1);
+            let (count, missing_for) = (gap.count, age(gap.since.0, f.now));
+            if running_for < f.visibility_grace {
                 s.message = Some("waiting for the cloud to list the new operation".into());
+                (reason::IN_PROGRESS, Requeue::After(f.retry_after), None)
+            } else if count < NOT_LISTED_ANSWERS || missing_for < f.not_listed_for + TIME_PRECISION
+            {
+                // One empty list or one 204 is not proof: the cloud's lists lag and page. (The
+                // stored `since` is whole seconds, so it may look up to a second older than it is.)
+                s.message = Some(format!(
+                    "the cloud's last {count} answer(s) did not list {} {}; it counts as gone after {NOT_LISTED_ANSWERS} answers over {}s",
+                    f.noun.to_lowercase(),
+                    id_text(&s),
+                    f.not_listed_for.as_secs()
+                ));
                 (reason::IN_PROGRESS, Requeue::After(f.retry_after), None)
             } else {
                 let msg = format!(
-                    "the cloud no longer knows {} {}",
+                    "the cloud no longer knows {} {}: not listed in {count} answers over {}s",
                     f.noun.to_lowercase(),
-                    id_text(&s)
+                    id_text(&s),
+                    missing_for.as_secs()
                 );
                 finish(&mut s, f, Phase::Failed, &msg);
                 (
@@ -277,6 +295,7 @@ fn progress(
     before: &Option<String>,
 ) -> Decision {
     s.cloud_status = Some(view.raw_status.clone());
+    s.not_listed = None;
     if view.progress.is_some() {
         s.progress = view.progress;
     }
@@ -358,6 +377,7 @@ fn start_running(s: &mut OperationStatus, ids: OpIds, f: &Frame<'_>) {
     s.restore_id = ids.restore_id.or(s.restore_id.take());
     s.job_id = ids.job_id.or(s.job_id.take());
     s.create_requested_at = None;
+    s.not_listed = None;
     if s.started_at.is_none() {
         s.started_at = Some(Time(f.now));
     }

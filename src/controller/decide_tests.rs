@@ -361,8 +361,52 @@ fn adoption_resumes_running_or_finishes_at_once() {
 fn new_job_invisible_is_pending_then_lost() {
     let d = decide(&running(0), Observation::NotVisible, &frame(5));
     assert_eq!(d.status.phase, Some(Phase::Running));
+    // Long after the visibility grace, the cloud stops listing it for good.
+    let mut s = running(0);
+    for at in [500, 515, 530, 545, 560, 575] {
+        s = decide(&s, Observation::NotVisible, &frame(at)).status;
+    }
+    assert_eq!(s.phase, Some(Phase::Failed));
+    assert_eq!(ready(&s).1, "CloudError");
+}
+
+#[test]
+fn one_missing_answer_never_fails_a_running_operation() {
+    // Long after the visibility grace: one empty list (or a 204) keeps it running.
     let d = decide(&running(0), Observation::NotVisible, &frame(500));
+    assert_eq!(d.status.phase, Some(Phase::Running), "{:?}", d.status);
+    assert_eq!(ready(&d.status).1, "InProgress");
+    assert_eq!(d.requeue, Requeue::After(Duration::from_secs(15)));
+    let gap = d.status.not_listed.clone().expect("recorded in status");
+    assert_eq!((gap.since, gap.count), (Time(ts(500)), 1));
+    // The next answer lists it again: the count starts over.
+    let listed = decide(
+        &d.status,
+        Observation::Progress(view(OpState::InProgress, "backuping")),
+        &frame(515),
+    );
+    assert_eq!(listed.status.not_listed, None);
+}
+
+#[test]
+fn missing_answers_fail_only_when_several_span_the_minute() {
+    // Three answers in a row, but within 30 s: not yet.
+    let mut s = running(0);
+    for at in [500, 515, 530] {
+        s = decide(&s, Observation::NotVisible, &frame(at)).status;
+    }
+    assert_eq!(s.phase, Some(Phase::Running));
+    // Two answers a minute apart (a restart between them): not yet either.
+    let mut t = running(0);
+    for at in [500, 600] {
+        t = decide(&t, Observation::NotVisible, &frame(at)).status;
+    }
+    assert_eq!(t.phase, Some(Phase::Running));
+    // A third answer, a minute after the first: gone.
+    let d = decide(&t, Observation::NotVisible, &frame(601));
     assert_eq!(d.status.phase, Some(Phase::Failed));
+    assert!(d.status.message.unwrap().contains("b1"));
+    assert_eq!(d.events[0].reason, "BackupFailed");
 }
 
 #[test]

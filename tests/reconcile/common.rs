@@ -200,6 +200,23 @@ pub async fn harness_with(settings: Settings, transport: TransportConfig) -> Har
     harness_on(cfg, settings, transport).await
 }
 
+/// A new operator process over the harness's API server and simulator: no gate, no remembered
+/// status, no claims (what a restart or a leader change leaves).
+pub fn fresh_context(h: &Harness) -> Arc<Context> {
+    let reporter = Reporter {
+        controller: "hwcloud-backup-operator".into(),
+        instance: Some("restarted".into()),
+    };
+    let settings = h.ctx.settings.clone();
+    Arc::new(Context::new(
+        h.api.client(),
+        CloudClients::new(crate::harness::fast_transport(), None).with_breaker(breaker(&settings)),
+        settings,
+        h.metrics.clone(),
+        reporter,
+    ))
+}
+
 /// [`harness_with`] on a simulator configured by `cfg`.
 pub async fn harness_on(cfg: SimConfig, settings: Settings, transport: TransportConfig) -> Harness {
     let h = Harness::with(cfg, settings.clone()).await;

@@ -46,6 +46,7 @@ mod credentials;
 mod deletion;
 mod faults;
 mod invalid;
+mod not_listed;
 mod outcome;
 mod poll_failures;
 mod restore;
