@@ -1,5 +1,6 @@
-//! The cloud I/O of one reconcile, in named steps: validate, queue for the instance, load the
-//! account, then poll, adopt, or claim the instance, write the create marker and create.
+//! The cloud I/O of one reconcile, in named steps: before a create, validate and queue for the
+//! instance; load the account; then poll, adopt, or claim the instance, write the create marker
+//! and create.
 //!
 //! Each step either lets the reconcile go on or ends it with the [`Observation`] it made; the pure
 //! state machine in `decide.rs` turns that into the next status.
@@ -26,11 +27,8 @@ pub(crate) async fn observe<K: Operation>(
     step: Plan,
     frame: &Frame<'_>,
 ) -> Result<(OperationStatus, Observation)> {
-    if let Some(obs) = validate_first(r) {
-        return Ok((status, obs));
-    }
     if step == Plan::Create
-        && let Some(obs) = queue(r)
+        && let Some(obs) = validate(r).or_else(|| queue(r))
     {
         return Ok((status, obs));
     }
@@ -48,14 +46,20 @@ pub(crate) async fn observe<K: Operation>(
         }
         Plan::Adopt { may_recreate } => match adopt(r, &cloud, may_recreate).await? {
             Some(obs) => Ok((status, obs)),
-            None => create(r, &cloud, status, frame).await,
+            // Nothing was made: this is a create like any other, and the spec is checked first.
+            None => match validate(r) {
+                Some(obs) => Ok((status, obs)),
+                None => create(r, &cloud, status, frame).await,
+            },
         },
         Plan::Create => create(r, &cloud, status, frame).await,
     }
 }
 
-/// A spec the operator cannot use fails the resource before anything else happens.
-fn validate_first<K: Operation>(r: &Reconciling<'_, K>) -> Option<Observation> {
+/// A spec the operator cannot use fails the resource before it creates anything. Only then: an
+/// operator upgrade that tightens a rule must not fail an operation that runs already, or that
+/// may have started (a marker: its object is still adopted).
+fn validate<K: Operation>(r: &Reconciling<'_, K>) -> Option<Observation> {
     let message = r.obj.validate().err()?;
     Some(Observation::Invalid {
         reason: reason::INVALID_SPEC,
