@@ -10,8 +10,8 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::cloud::error::ErrorClass;
-use crate::cloud::types::{OpState, OpView};
-use crate::crd::{NotListed, OperationStatus, Phase};
+use crate::controller::running;
+use crate::crd::{OperationStatus, Phase};
 
 pub use crate::controller::state::*;
 
@@ -38,7 +38,7 @@ pub fn plan(
     }
 }
 
-fn age(at: Timestamp, now: Timestamp) -> Duration {
+pub(super) fn age(at: Timestamp, now: Timestamp) -> Duration {
     now.duration_since(at).try_into().unwrap_or(Duration::ZERO)
 }
 
@@ -136,112 +136,21 @@ fn transition(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
         Observation::CreateRejected(fail) => {
             // The cloud answered, so nothing exists: drop the marker and create afresh next time.
             s.create_requested_at = None;
-            match fail.class {
-                ErrorClass::Terminal | ErrorClass::NotFound => {
-                    finish(&mut s, f, Phase::Failed, &fail.message);
-                    (
-                        reason::CLOUD_ERROR,
-                        Requeue::Never,
-                        Some(warning(format!("{}Failed", f.noun), fail.message.clone())),
-                    )
-                }
-                class => {
-                    s.phase = Some(Phase::Pending);
-                    s.message = Some(fail.message.clone());
-                    retry(class, f)
-                }
-            }
+            refused(&mut s, fail, f)
         }
-        Observation::RecreateRejected(fail) => {
-            // Keep the marker, whatever the refusal: a busy instance may be busy with the earlier
-            // create's own backup, and a failed resource still finds that backup by its marker
-            // when it is deleted.
-            match fail.class {
-                ErrorClass::Terminal | ErrorClass::NotFound => {
-                    finish(&mut s, f, Phase::Failed, &fail.message);
-                    (
-                        reason::CLOUD_ERROR,
-                        Requeue::Never,
-                        Some(warning(format!("{}Failed", f.noun), fail.message.clone())),
-                    )
-                }
-                class => {
-                    s.phase = Some(Phase::Pending);
-                    s.message = Some(fail.message.clone());
-                    retry(class, f)
-                }
-            }
-        }
+        // Keep the marker, whatever the refusal: a busy instance may be busy with the earlier
+        // create's own backup, and a failed resource still finds that backup by its marker when
+        // it is deleted.
+        Observation::RecreateRejected(fail) => refused(&mut s, fail, f),
         Observation::CreateIndeterminate(fail) | Observation::LookupFailed(fail) => {
             // Keep the marker: the next reconcile looks the object up before creating again.
             s.phase = Some(Phase::Pending);
             s.message = Some(fail.message.clone());
             retry(fail.class, f)
         }
-        Observation::Progress(view) => return progress(s, view, f, &before),
-        Observation::NotVisible => {
-            let running_for = s
-                .started_at
-                .as_ref()
-                .map(|t| age(t.0, f.now))
-                .unwrap_or_default();
-            let gap = s.not_listed.get_or_insert(NotListed {
-                since: Time(f.now),
-                count: 0,
-            });
-            gap.count = gap.count.saturating_add(1);
-            let (count, missing_for) = (gap.count, age(gap.since.0, f.now));
-            if running_for < f.visibility_grace {
-                s.message = Some("waiting for the cloud to list the new operation".into());
-                (reason::IN_PROGRESS, Requeue::After(f.retry_after), None)
-            } else if count < NOT_LISTED_ANSWERS || missing_for < f.not_listed_for + TIME_PRECISION
-            {
-                // One empty list or one 204 is not proof: the cloud's lists lag and page. (The
-                // stored `since` is whole seconds, so it may look up to a second older than it is.)
-                s.message = Some(format!(
-                    "the cloud's last {count} answer(s) did not list {} {}; it counts as gone after {NOT_LISTED_ANSWERS} answers over {}s",
-                    f.noun.to_lowercase(),
-                    id_text(&s),
-                    f.not_listed_for.as_secs()
-                ));
-                (reason::IN_PROGRESS, Requeue::After(f.retry_after), None)
-            } else {
-                let msg = format!(
-                    "the cloud no longer knows {} {}: not listed in {count} answers over {}s",
-                    f.noun.to_lowercase(),
-                    id_text(&s),
-                    missing_for.as_secs()
-                );
-                finish(&mut s, f, Phase::Failed, &msg);
-                (
-                    reason::CLOUD_ERROR,
-                    Requeue::Never,
-                    Some(warning(format!("{}Failed", f.noun), msg)),
-                )
-            }
-        }
-        Observation::PollFailed(fail) => {
-            // A failed poll says nothing about the operation: it is retried, but not forever. Once
-            // the timeout and a grace period after it have passed, the resource times out.
-            let running_for = s.started_at.as_ref().map(|t| age(t.0, f.now));
-            if running_for.is_some_and(|r| r >= f.timeout + f.timeout_grace) {
-                let msg = format!(
-                    "timed out after {}s (and a grace period of {}s); the last poll failed: {}",
-                    f.timeout.as_secs(),
-                    f.timeout_grace.as_secs(),
-                    fail.message
-                );
-                finish(&mut s, f, Phase::Failed, &msg);
-                (
-                    reason::TIMEOUT,
-                    Requeue::Never,
-                    Some(warning(reason::TIMEOUT.into(), msg)),
-                )
-            } else {
-                s.message = Some(fail.message.clone());
-                retry(fail.class, f)
-            }
-        }
+        Observation::Progress(view) => return running::progress(s, view, f),
+        Observation::NotVisible => running::not_listed(&mut s, f),
+        Observation::PollFailed(fail) => running::poll_failed(&mut s, &fail, f),
         Observation::Waiting { reason, message } => {
             if s.phase.is_none() {
                 s.phase = Some(Phase::Pending);
@@ -288,89 +197,6 @@ fn transition(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
     }
 }
 
-fn progress(
-    mut s: OperationStatus,
-    view: OpView,
-    f: &Frame<'_>,
-    before: &Option<String>,
-) -> Decision {
-    s.cloud_status = Some(view.raw_status.clone());
-    s.not_listed = None;
-    if view.progress.is_some() {
-        s.progress = view.progress;
-    }
-    if view.size_bytes.is_some() {
-        s.size_bytes = view.size_bytes;
-    }
-    match view.state {
-        OpState::Succeeded => {
-            s.progress = Some(100.0);
-            let msg = format!("{} {} completed", f.noun.to_lowercase(), id_text(&s));
-            finish(&mut s, f, Phase::Succeeded, &msg);
-            set_ready(&mut s, f, true, reason::SUCCEEDED, &msg);
-            Decision {
-                status: s,
-                events: vec![normal(format!("{}Succeeded", f.noun), msg)],
-                requeue: Requeue::Never,
-            }
-        }
-        OpState::Failed => {
-            let msg = match &view.message {
-                Some(m) => format!("the cloud reports {}: {m}", view.raw_status),
-                None => format!("the cloud reports {}", view.raw_status),
-            };
-            finish(&mut s, f, Phase::Failed, &msg);
-            set_ready(&mut s, f, false, reason::CLOUD_ERROR, &msg);
-            Decision {
-                status: s,
-                events: vec![warning(format!("{}Failed", f.noun), msg)],
-                requeue: Requeue::Never,
-            }
-        }
-        OpState::InProgress | OpState::Unknown => {
-            let running_for = s
-                .started_at
-                .as_ref()
-                .map(|t| age(t.0, f.now))
-                .unwrap_or_default();
-            if running_for >= f.timeout {
-                // This poll was the last look at the cloud, and it still says running.
-                let msg = format!(
-                    "timed out after {}s; the cloud still reports {}",
-                    f.timeout.as_secs(),
-                    view.raw_status
-                );
-                finish(&mut s, f, Phase::Failed, &msg);
-                set_ready(&mut s, f, false, reason::TIMEOUT, &msg);
-                return Decision {
-                    status: s,
-                    events: vec![warning(reason::TIMEOUT.into(), msg)],
-                    requeue: Requeue::Never,
-                };
-            }
-            s.phase = Some(Phase::Running);
-            let msg = match view.state {
-                OpState::Unknown => format!(
-                    "the cloud reports an undocumented status {:?}; still polling",
-                    view.raw_status
-                ),
-                _ => format!("the cloud reports {}", view.raw_status),
-            };
-            s.message = Some(msg.clone());
-            set_ready(&mut s, f, false, reason::IN_PROGRESS, &msg);
-            let _ = before;
-            let requeue = Requeue::Poll {
-                deadline_in: deadline_in(&s, f),
-            };
-            Decision {
-                status: s,
-                events: Vec::new(),
-                requeue,
-            }
-        }
-    }
-}
-
 fn start_running(s: &mut OperationStatus, ids: OpIds, f: &Frame<'_>) {
     s.phase = Some(Phase::Running);
     s.backup_id = ids.backup_id.or(s.backup_id.take());
@@ -384,13 +210,35 @@ fn start_running(s: &mut OperationStatus, ids: OpIds, f: &Frame<'_>) {
     s.message = Some("running in the cloud".into());
 }
 
-fn finish(s: &mut OperationStatus, f: &Frame<'_>, phase: Phase, msg: &str) {
+pub(super) fn finish(s: &mut OperationStatus, f: &Frame<'_>, phase: Phase, msg: &str) {
     s.phase = Some(phase);
     s.completed_at = Some(Time(f.now));
     s.message = Some(msg.to_string());
 }
 
-fn retry(class: ErrorClass, f: &Frame<'_>) -> (&'static str, Requeue, Option<EventNote>) {
+/// A create the cloud refused: a terminal refusal fails the resource, any other is retried.
+fn refused(s: &mut OperationStatus, fail: Failure, f: &Frame<'_>) -> Step {
+    match fail.class {
+        ErrorClass::Terminal | ErrorClass::NotFound => {
+            finish(s, f, Phase::Failed, &fail.message);
+            (
+                reason::CLOUD_ERROR,
+                Requeue::Never,
+                Some(warning(format!("{}Failed", f.noun), fail.message)),
+            )
+        }
+        class => {
+            s.phase = Some(Phase::Pending);
+            s.message = Some(fail.message);
+            retry(class, f)
+        }
+    }
+}
+
+/// A transition's Ready reason, requeue, and event (if it is news of its own).
+pub(super) type Step = (&'static str, Requeue, Option<EventNote>);
+
+pub(super) fn retry(class: ErrorClass, f: &Frame<'_>) -> Step {
     match class {
         ErrorClass::Throttled => (reason::THROTTLED, Requeue::Retry(f.retry_after), None),
         ErrorClass::Busy => (reason::INSTANCE_BUSY, Requeue::Retry(f.retry_after), None),
@@ -405,12 +253,12 @@ fn retry(class: ErrorClass, f: &Frame<'_>) -> (&'static str, Requeue, Option<Eve
     }
 }
 
-fn deadline_in(s: &OperationStatus, f: &Frame<'_>) -> Option<Duration> {
+pub(super) fn deadline_in(s: &OperationStatus, f: &Frame<'_>) -> Option<Duration> {
     let started = s.started_at.as_ref()?;
     Some(f.timeout.saturating_sub(age(started.0, f.now)))
 }
 
-fn id_text(s: &OperationStatus) -> String {
+pub(super) fn id_text(s: &OperationStatus) -> String {
     s.restore_id
         .clone()
         .or_else(|| s.backup_id.clone())
@@ -418,7 +266,7 @@ fn id_text(s: &OperationStatus) -> String {
         .unwrap_or_default()
 }
 
-fn normal(reason: String, note: String) -> EventNote {
+pub(super) fn normal(reason: String, note: String) -> EventNote {
     EventNote {
         warning: false,
         reason,
@@ -426,7 +274,7 @@ fn normal(reason: String, note: String) -> EventNote {
     }
 }
 
-fn warning(reason: String, note: String) -> EventNote {
+pub(super) fn warning(reason: String, note: String) -> EventNote {
     EventNote {
         warning: true,
         reason,

@@ -10,11 +10,11 @@ use crate::cloud::error::ErrorClass;
 use crate::cloud::types::{OpState, OpView};
 use crate::crd::{OperationStatus, Phase};
 
-fn ts(secs: i64) -> Timestamp {
+pub(super) fn ts(secs: i64) -> Timestamp {
     Timestamp::from_second(1_700_000_000 + secs).unwrap()
 }
 
-fn frame(now: i64) -> Frame<'static> {
+pub(super) fn frame(now: i64) -> Frame<'static> {
     Frame {
         now: ts(now),
         generation: Some(1),
@@ -28,7 +28,7 @@ fn frame(now: i64) -> Frame<'static> {
     }
 }
 
-fn view(state: OpState, raw: &str) -> OpView {
+pub(super) fn view(state: OpState, raw: &str) -> OpView {
     OpView {
         state,
         raw_status: raw.into(),
@@ -38,7 +38,7 @@ fn view(state: OpState, raw: &str) -> OpView {
     }
 }
 
-fn running(started: i64) -> OperationStatus {
+pub(super) fn running(started: i64) -> OperationStatus {
     OperationStatus {
         phase: Some(Phase::Running),
         backup_id: Some("b1".into()),
@@ -47,7 +47,7 @@ fn running(started: i64) -> OperationStatus {
     }
 }
 
-fn ready(s: &OperationStatus) -> (String, String) {
+pub(super) fn ready(s: &OperationStatus) -> (String, String) {
     let c = s
         .conditions
         .iter()
@@ -56,7 +56,7 @@ fn ready(s: &OperationStatus) -> (String, String) {
     (c.status.clone(), c.reason.clone())
 }
 
-fn fail(class: ErrorClass) -> Failure {
+pub(super) fn fail(class: ErrorClass) -> Failure {
     Failure {
         class,
         message: format!("{class:?} happened"),
@@ -152,92 +152,6 @@ fn marker_is_written_before_create_and_cleared_with_ids() {
         }
     ));
     assert_eq!(d.status.observed_generation, Some(1));
-}
-
-#[test]
-fn running_to_succeeded_records_size_and_completion() {
-    let mut v = view(OpState::Succeeded, "succeed");
-    v.size_bytes = Some(4096);
-    let d = decide(&running(0), Observation::Progress(v), &frame(100));
-    assert_eq!(d.status.phase, Some(Phase::Succeeded));
-    assert_eq!(d.status.size_bytes, Some(4096));
-    assert_eq!(d.status.progress, Some(100.0));
-    assert_eq!(d.status.completed_at, Some(Time(ts(100))));
-    assert_eq!(d.status.cloud_status.as_deref(), Some("succeed"));
-    assert_eq!(ready(&d.status), ("True".into(), "Succeeded".into()));
-    assert_eq!(d.requeue, Requeue::Never);
-    assert_eq!(
-        d.events
-            .into_iter()
-            .map(|e| (e.warning, e.reason))
-            .collect::<Vec<_>>(),
-        vec![(false, "BackupSucceeded".into())]
-    );
-}
-
-#[test]
-fn running_to_failed_carries_the_cloud_reason() {
-    let mut v = view(OpState::Failed, "failed");
-    v.message = Some("dcs.08.0002".into());
-    let d = decide(&running(0), Observation::Progress(v), &frame(100));
-    assert_eq!(d.status.phase, Some(Phase::Failed));
-    assert!(d.status.message.as_deref().unwrap().contains("dcs.08.0002"));
-    assert_eq!(ready(&d.status), ("False".into(), "CloudError".into()));
-    assert_eq!(
-        d.events
-            .into_iter()
-            .map(|e| (e.warning, e.reason))
-            .collect::<Vec<_>>(),
-        vec![(true, "BackupFailed".into())]
-    );
-}
-
-#[test]
-fn in_progress_keeps_polling_with_progress() {
-    let mut v = view(OpState::InProgress, "backuping");
-    v.progress = Some(40.0);
-    let d = decide(&running(0), Observation::Progress(v), &frame(60));
-    assert_eq!(d.status.phase, Some(Phase::Running));
-    assert_eq!(d.status.progress, Some(40.0));
-    assert_eq!(
-        d.requeue,
-        Requeue::Poll {
-            deadline_in: Some(Duration::from_secs(1740))
-        }
-    );
-    assert_eq!(d.events, vec![], "polls are not news");
-    let unknown = decide(
-        &running(0),
-        Observation::Progress(view(OpState::Unknown, "mystery")),
-        &frame(60),
-    );
-    assert_eq!(unknown.status.phase, Some(Phase::Running));
-    assert!(unknown.status.message.unwrap().contains("mystery"));
-}
-
-#[test]
-fn timeout_fails_only_on_a_fresh_in_progress_answer() {
-    let d = decide(
-        &running(0),
-        Observation::Progress(view(OpState::InProgress, "backuping")),
-        &frame(1800),
-    );
-    assert_eq!(d.status.phase, Some(Phase::Failed));
-    assert_eq!(ready(&d.status).1, "Timeout");
-    // A success seen after the deadline still counts: the cloud's answer beats the local clock.
-    let d = decide(
-        &running(0),
-        Observation::Progress(view(OpState::Succeeded, "succeed")),
-        &frame(5000),
-    );
-    assert_eq!(d.status.phase, Some(Phase::Succeeded));
-    // A failed poll just after the deadline does not fail the resource (within the grace).
-    let d = decide(
-        &running(0),
-        Observation::PollFailed(fail(ErrorClass::Retryable)),
-        &frame(2000),
-    );
-    assert_eq!(d.status.phase, Some(Phase::Running));
 }
 
 #[test]
@@ -358,58 +272,6 @@ fn adoption_resumes_running_or_finishes_at_once() {
 }
 
 #[test]
-fn new_job_invisible_is_pending_then_lost() {
-    let d = decide(&running(0), Observation::NotVisible, &frame(5));
-    assert_eq!(d.status.phase, Some(Phase::Running));
-    // Long after the visibility grace, the cloud stops listing it for good.
-    let mut s = running(0);
-    for at in [500, 515, 530, 545, 560, 575] {
-        s = decide(&s, Observation::NotVisible, &frame(at)).status;
-    }
-    assert_eq!(s.phase, Some(Phase::Failed));
-    assert_eq!(ready(&s).1, "CloudError");
-}
-
-#[test]
-fn one_missing_answer_never_fails_a_running_operation() {
-    // Long after the visibility grace: one empty list (or a 204) keeps it running.
-    let d = decide(&running(0), Observation::NotVisible, &frame(500));
-    assert_eq!(d.status.phase, Some(Phase::Running), "{:?}", d.status);
-    assert_eq!(ready(&d.status).1, "InProgress");
-    assert_eq!(d.requeue, Requeue::After(Duration::from_secs(15)));
-    let gap = d.status.not_listed.clone().expect("recorded in status");
-    assert_eq!((gap.since, gap.count), (Time(ts(500)), 1));
-    // The next answer lists it again: the count starts over.
-    let listed = decide(
-        &d.status,
-        Observation::Progress(view(OpState::InProgress, "backuping")),
-        &frame(515),
-    );
-    assert_eq!(listed.status.not_listed, None);
-}
-
-#[test]
-fn missing_answers_fail_only_when_several_span_the_minute() {
-    // Three answers in a row, but within 30 s: not yet.
-    let mut s = running(0);
-    for at in [500, 515, 530] {
-        s = decide(&s, Observation::NotVisible, &frame(at)).status;
-    }
-    assert_eq!(s.phase, Some(Phase::Running));
-    // Two answers a minute apart (a restart between them): not yet either.
-    let mut t = running(0);
-    for at in [500, 600] {
-        t = decide(&t, Observation::NotVisible, &frame(at)).status;
-    }
-    assert_eq!(t.phase, Some(Phase::Running));
-    // A third answer, a minute after the first: gone.
-    let d = decide(&t, Observation::NotVisible, &frame(601));
-    assert_eq!(d.status.phase, Some(Phase::Failed));
-    assert!(d.status.message.unwrap().contains("b1"));
-    assert_eq!(d.events[0].reason, "BackupFailed");
-}
-
-#[test]
 fn invalid_spec_fails_without_retry() {
     let obs = Observation::Invalid {
         reason: reason::INVALID_SPEC,
@@ -506,33 +368,5 @@ fn a_refused_recreate_keeps_the_marker_of_the_earlier_create() {
         );
         assert_eq!(ready(&d.status).1, reason);
         assert_eq!(d.requeue, Requeue::Retry(Duration::from_secs(15)));
-    }
-}
-
-#[test]
-fn failing_polls_time_out_after_the_timeout_and_its_grace() {
-    for class in [
-        ErrorClass::Terminal,
-        ErrorClass::Auth,
-        ErrorClass::Retryable,
-    ] {
-        // 1800 s timeout, 600 s grace: still retried at 2399 s.
-        let d = decide(
-            &running(0),
-            Observation::PollFailed(fail(class)),
-            &frame(2399),
-        );
-        assert_eq!(d.status.phase, Some(Phase::Running), "{class:?}");
-        let d = decide(
-            &running(0),
-            Observation::PollFailed(fail(class)),
-            &frame(2400),
-        );
-        assert_eq!(d.status.phase, Some(Phase::Failed), "{class:?}");
-        assert_eq!(ready(&d.status).1, "Timeout");
-        let msg = d.status.message.clone().unwrap();
-        assert!(msg.contains(&format!("{class:?} happened")), "{msg}");
-        assert_eq!(d.requeue, Requeue::Never);
-        assert_eq!(d.events[0].reason, "Timeout");
     }
 }

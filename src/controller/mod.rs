@@ -20,5 +20,8 @@ mod observe;
 pub mod operation;
 pub mod recent;
 pub mod runner;
+mod running;
+#[cfg(test)]
+mod running_tests;
 pub mod schedule;
 pub mod state;
