@@ -39,10 +39,12 @@ mod common;
 mod kinds;
 
 mod busy;
+mod cleanup;
 mod create;
 mod credentials;
 mod deletion;
 mod faults;
+mod gone;
 mod invalid;
 mod outcome;
 mod restore;
