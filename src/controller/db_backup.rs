@@ -109,6 +109,7 @@ pub async fn find(
         .into_iter()
         .map(|b| Found {
             view: Some(b.view()),
+            gone: b.is_gone(),
             ids: OpIds {
                 backup_id: Some(b.id),
                 job_id: None,

@@ -65,6 +65,7 @@ impl Operation for DcsBackup {
                     ..OpIds::default()
                 },
                 view: Some(r.view()),
+                gone: r.is_gone(),
             })
             .collect())
     }

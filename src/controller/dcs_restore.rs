@@ -178,6 +178,7 @@ impl Operation for DcsRestore {
                     job_id: None,
                 },
                 view: Some(r.view()),
+                gone: false,
             })
             .collect())
     }

@@ -39,8 +39,8 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
     let uid = obj.uid().ok_or(Error::MissingField("uid"))?;
     if obj.meta().deletion_timestamp.is_some() {
         ctx.locks.release(obj.instance_id(), &owner);
-        ctx.recent.forget(&uid);
         ctx.polls.clear(&uid);
+        // Cleanup reads the remembered status (the cache may lag) and forgets it when done.
         return cleanup(obj, ctx, &api).await;
     }
     if obj.deletion_policy() == DeletionPolicy::Delete

@@ -19,6 +19,8 @@ pub type Prepared = Option<String>;
 pub struct Found {
     pub ids: OpIds,
     pub view: Option<OpView>,
+    /// Listed, but deleted, expired or being deleted: nothing left to delete.
+    pub gone: bool,
 }
 
 /// One kind's cloud operations. The shared driver calls these; everything else is common.
@@ -68,7 +70,8 @@ pub trait Operation: BackupResource {
         status: &OperationStatus,
     ) -> impl Future<Output = Result<Option<OpView>, CloudError>> + Send;
 
-    /// Deletes the cloud object named by `ids` (deletionPolicy Delete); not found counts as deleted by the caller.
+    /// Deletes the cloud object named by `ids` (deletionPolicy Delete); an error of class
+    /// `NotFound` (the cloud no longer has it) counts as already gone for the caller.
     fn delete(
         &self,
         _ctx: &Context,

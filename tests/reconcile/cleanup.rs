@@ -53,10 +53,17 @@ async fn deleting_with_a_stale_cache_copy_deletes_the_backup_the_operator_wrote<
     let mut stale = h.api.get(&path).expect("held by the finalizer");
     stale["status"] = json!({});
     let stale: K = serde_json::from_value(stale).expect("deserialises");
-    assert_eq!(reconcile_once(&stale, &h.ctx).await.expect("reconcile"), None);
+    assert_eq!(
+        reconcile_once(&stale, &h.ctx).await.expect("reconcile"),
+        None
+    );
     assert!(h.api.get(&path).is_none(), "finalizer removed");
     assert_eq!(h.cloud_calls("delete_backup"), 1);
-    assert!(gone_in_cloud::<K>(&h, &id), "{:?}", K::made(&h, K::INSTANCE));
+    assert!(
+        gone_in_cloud::<K>(&h, &id),
+        "{:?}",
+        K::made(&h, K::INSTANCE)
+    );
 }
 
 each_backup_kind!(deleting_during_an_interrupted_create_waits_out_the_adoption_window);
@@ -84,7 +91,11 @@ async fn deleting_during_an_interrupted_create_waits_out_the_adoption_window<K: 
     .await;
     assert_eq!(h.step::<K>(&path).await, None);
     assert!(h.api.get(&path).is_none(), "finalizer removed");
-    assert!(gone_in_cloud::<K>(&h, &id), "{:?}", K::made(&h, K::INSTANCE));
+    assert!(
+        gone_in_cloud::<K>(&h, &id),
+        "{:?}",
+        K::made(&h, K::INSTANCE)
+    );
     assert_eq!(
         events_for(&h, "interrupted").last().map(String::as_str),
         Some("CloudBackupDeleted")
@@ -102,9 +113,7 @@ async fn deleting_deletes_every_backup_that_carries_the_marker<K: Kind>() {
     let id = h.status(&path).backup_id.expect("backup id");
     let duplicate = K::land_create(&h, K::INSTANCE, &marker(&uid(&h, &path))).await;
     wait_until("the duplicate finished", || {
-        K::made(&h, K::INSTANCE)
-            .iter()
-            .all(|m| m.status == K::DONE)
+        K::made(&h, K::INSTANCE).iter().all(|m| m.status == K::DONE)
     })
     .await;
 
@@ -114,7 +123,11 @@ async fn deleting_deletes_every_backup_that_carries_the_marker<K: Kind>() {
     assert!(h.api.get(&path).is_none(), "finalizer removed");
     assert_eq!(h.cloud_calls("delete_backup"), 2);
     for b in [&id, &duplicate] {
-        assert!(gone_in_cloud::<K>(&h, b), "{b}: {:?}", K::made(&h, K::INSTANCE));
+        assert!(
+            gone_in_cloud::<K>(&h, b),
+            "{b}: {:?}",
+            K::made(&h, K::INSTANCE)
+        );
     }
     let note = h.api.events().last().expect("an event")["note"].clone();
     let note = note.as_str().unwrap_or_default();

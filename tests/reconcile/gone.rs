@@ -45,7 +45,10 @@ async fn vanished_backup_is_released<K: Kind>(h: &Harness) {
     assert!(!events.contains(&"CleanupFailed".into()), "{events:?}");
     let (reason, note) = last_event(h, "vanished");
     assert_eq!(reason, "CloudBackupGone", "{note}");
-    assert!(note.contains(&id) && note.contains("already gone"), "{note}");
+    assert!(
+        note.contains(&id) && note.contains("already gone"),
+        "{note}"
+    );
 }
 
 each_backup_kind!(deleting_a_backup_deleted_in_the_console_releases_the_finalizer);
