@@ -36,8 +36,10 @@ macro_rules! each_backup_kind {
 }
 
 mod common;
+mod hook_proxy;
 mod kinds;
 
+mod adoption;
 mod busy;
 mod cleanup;
 mod create;
