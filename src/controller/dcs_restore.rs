@@ -14,7 +14,7 @@ use crate::controller::context::Context;
 use crate::controller::dcs::{self, has_marker, list_key, not_before_deadline, remark_with_marker};
 use crate::controller::decide::{Failure, Observation, OpIds, reason};
 use crate::controller::error::{Error, Result};
-use crate::controller::operation::{Found, Operation, Prepared, timeout_of};
+use crate::controller::operation::{Created, Found, Operation, Prepared, timeout_of};
 use crate::crd::{DcsBackup, DcsRestore, OperationStatus, Phase};
 
 /// Reason when the backup to restore belongs to another instance or cannot be restored.
@@ -203,7 +203,7 @@ impl Operation for DcsRestore {
         cloud: &CloudClient,
         marker: &str,
         prepared: &Prepared,
-    ) -> Result<Result<OpIds, CloudError>> {
+    ) -> Result<Result<Created, CloudError>> {
         let backup_id = prepared
             .clone()
             .ok_or_else(|| Error::Internal("restore created without a resolved backup".into()))?;
@@ -214,10 +214,12 @@ impl Operation for DcsRestore {
             .await;
         ctx.dcs_restores
             .invalidate(&list_key(cloud, &self.spec.instance_id));
-        Ok(created.map(|id| OpIds {
-            restore_id: Some(id),
-            backup_id: Some(backup_id),
-            job_id: None,
+        Ok(created.map(|id| {
+            Created::New(OpIds {
+                restore_id: Some(id),
+                backup_id: Some(backup_id),
+                job_id: None,
+            })
         }))
     }
 

@@ -23,6 +23,16 @@ pub struct Found {
     pub gone: bool,
 }
 
+/// What a create call yielded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    /// The cloud started a new operation.
+    New(OpIds),
+    /// The cloud already had the object this create would have made, and it is the resource's
+    /// own (an earlier create that landed late): it is adopted instead.
+    Existing(Found),
+}
+
 /// One kind's cloud operations. The shared driver calls these; everything else is common.
 pub trait Operation: BackupResource {
     /// `Backup` or `Restore`: event reasons are `<NOUN>Started`, `<NOUN>Succeeded`, ...
@@ -52,7 +62,7 @@ pub trait Operation: BackupResource {
         cloud: &CloudClient,
         marker: &str,
         prepared: &Prepared,
-    ) -> impl Future<Output = Result<Result<OpIds, CloudError>>> + Send;
+    ) -> impl Future<Output = Result<Result<Created, CloudError>>> + Send;
 
     /// Finds objects carrying `marker` (after a crash between create and status write), oldest first.
     fn find(
@@ -91,8 +101,11 @@ pub fn timeout_of<K: BackupResource>(obj: &K) -> Duration {
 /// The marker that ties a cloud object to its resource: derived from the UID, which is unique and
 /// survives operator restarts (but not a delete-and-recreate, which is a new resource anyway).
 pub fn marker(uid: &str) -> String {
-    format!("k8s:{}", uid.replace('-', ""))
+    format!("{MARKER_PREFIX}{}", uid.replace('-', ""))
 }
+
+/// How every marker starts: a description carrying it belongs to some resource.
+pub const MARKER_PREFIX: &str = "k8s:";
 
 #[cfg(test)]
 mod tests {
