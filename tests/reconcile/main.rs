@@ -42,6 +42,7 @@ mod kinds;
 mod adoption;
 mod busy;
 mod cleanup;
+mod controllers;
 mod create;
 mod credentials;
 mod deletion;
