@@ -108,15 +108,30 @@ async fn refuses_a_backup_ref_of_another_instance() {
     assert_refused(&h, &restore).await;
 }
 
+/// The cloud does not list the backup for this instance; that is final once the cloud had the
+/// grace period to list it (a list may be seconds old).
 #[tokio::test]
 async fn refuses_a_backup_id_of_another_instance() {
-    let h = Harness::new().await;
+    let grace = Duration::from_secs(1);
+    let h = harness_with_grace(grace).await;
     let theirs = finished_dcs_backup(&h, OTHER).await;
     h.sim.reset_calls();
     let spec = json!({"instanceId": INSTANCE, "backupId": theirs});
     let restore = h.create("DcsRestore", "dcsrestores", "r", spec);
+    assert!(h.step::<DcsRestore>(&restore).await.is_some());
+    assert_state(&h.status(&restore), Phase::Pending, "WaitingForBackup");
+    tokio::time::sleep(grace + Duration::from_millis(200)).await;
     assert_eq!(h.step::<DcsRestore>(&restore).await, None);
-    assert_refused(&h, &restore).await;
+    let st = h.status(&restore);
+    assert_state(&st, Phase::Failed, "BackupUnusable");
+    assert!(st.message.unwrap_or_default().contains(INSTANCE));
+    assert_eq!(h.cloud_calls("create_restore"), 0);
+    assert!(DcsRestore::made(&h, INSTANCE).is_empty());
+    assert_eq!(
+        events_for(&h, "r"),
+        vec!["WaitingForBackup", "RestoreFailed"]
+    );
+    assert_quiet::<DcsRestore>(&h, &restore).await;
 }
 
 #[tokio::test]
