@@ -5,6 +5,8 @@
 use hwcloud_backup_operator::controller::context::FINALIZER;
 use hwcloud_backup_operator::controller::driver::reconcile_once;
 use hwcloud_backup_operator::controller::operation::marker;
+use std::time::Duration;
+
 use hwcloud_backup_operator::crd::Phase;
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -132,4 +134,33 @@ async fn deleting_deletes_every_backup_that_carries_the_marker<K: Kind>() {
     let note = h.api.events().last().expect("an event")["note"].clone();
     let note = note.as_str().unwrap_or_default();
     assert!(note.contains(&id) && note.contains(&duplicate), "{note}");
+}
+
+/// The same wait under the real controllers (reconciles on every watch event): the finalizer stays
+/// through the adoption window, the cloud is asked once at the start and once at the end, not in
+/// a loop, and the resource is released once nothing has landed.
+#[tokio::test]
+async fn controllers_keep_a_marker_only_resource_through_the_adoption_window() {
+    use hwcloud_backup_operator::crd::DcsBackup;
+    let h = Harness::new().await;
+    let spec = with_delete_policy(DcsBackup::spec(&h, DcsBackup::INSTANCE).await);
+    let status = json!({"phase": "Pending", "createRequestedAt": time_value(Timestamp::now())});
+    let meta = json!({"finalizers": [FINALIZER]});
+    let path = create_with::<DcsBackup>(&h, "lost-answer", spec, meta, status);
+    h.api.delete(&path);
+    let running = h.run_controllers(2);
+    h.wait_until(Duration::from_secs(5), "a first look", |h| {
+        h.cloud_calls("list_backups") > 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(has_finalizer(&h, &path), "kept within the window");
+    h.wait_until(Duration::from_secs(10), "the resource released", |h| {
+        h.api.get(&path).is_none()
+    })
+    .await;
+    running.stop().await;
+    let lists = h.cloud_calls("list_backups");
+    assert!((2..=3).contains(&lists), "{lists} list calls");
+    assert_eq!(h.cloud_calls("delete_backup"), 0, "nothing was made");
 }

@@ -2,6 +2,8 @@
 //! backups per instance, expired) does not hold its resource `Terminating`: the cleanup counts it
 //! as deleted, releases the finalizer and says that it was already gone.
 
+use std::time::Duration;
+
 use hwcloud_backup_operator::crd::{DcsBackup, Phase};
 use serde_json::json;
 
@@ -67,6 +69,54 @@ async fn deleting_a_dcs_v1_backup_deleted_in_the_console_releases_the_finalizer(
     vanished_backup_is_released::<DcsBackup>(&h).await;
 }
 
+/// A backup the cloud no longer lists at all (rotated out, or deleted long ago): the DELETE is
+/// answered 400 `DCS.4031` (v1.0 `111400031`), which means gone for this call only.
+async fn unlisted_backup_is_released(h: &Harness) {
+    let spec = with_delete_policy(json!({"instanceId": DcsBackup::INSTANCE}));
+    let id = "0b5e2f6a-0000-4000-8000-0000000000aa";
+    let status = json!({"phase": "Succeeded", "backupId": id});
+    let meta = json!({"finalizers": [hwcloud_backup_operator::controller::context::FINALIZER]});
+    let path = crate::common::create_with::<DcsBackup>(h, "rotated", spec, meta, status);
+    h.api.delete(&path);
+    h.sim.reset_calls();
+    assert_eq!(
+        h.step::<DcsBackup>(&path).await,
+        None,
+        "nothing left to retry"
+    );
+    assert!(h.api.get(&path).is_none(), "finalizer removed");
+    let refused = h
+        .sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "delete_backup")
+        .map(|c| c.status)
+        .collect::<Vec<_>>();
+    assert_eq!(
+        refused,
+        vec![400],
+        "the cloud's answer to a DELETE of a gone backup"
+    );
+    let (reason, note) = last_event(h, "rotated");
+    assert_eq!(reason, "CloudBackupGone", "{note}");
+    assert!(note.contains(id), "{note}");
+}
+
+#[tokio::test]
+async fn deleting_a_dcs_backup_the_cloud_no_longer_lists_releases_the_finalizer() {
+    let h = Harness::new().await;
+    unlisted_backup_is_released(&h).await;
+}
+
+#[tokio::test]
+async fn deleting_a_dcs_v1_backup_the_cloud_no_longer_lists_releases_the_finalizer() {
+    let h = Harness::new().await;
+    let mut data = h.secret_data();
+    data["dcsApiVersion"] = json!("v1.0");
+    h.put_secret(SECRET, data);
+    unlisted_backup_is_released(&h).await;
+}
+
 /// After a crash between the create and the ids write, the backup is found by its marker; DCS
 /// lists it `deleted` once deleted in the console. That is gone: no DELETE is sent for it.
 #[tokio::test]
@@ -95,4 +145,32 @@ async fn deleting_after_a_crash_skips_a_backup_listed_as_deleted() {
     let (reason, note) = last_event(&h, "crashed");
     assert_eq!(reason, "CloudBackupGone", "{note}");
     assert!(note.contains(&made[0].id), "{note}");
+}
+
+/// Under the real controllers: a `Delete` backup whose cloud backup was deleted in the console is
+/// released by the first reconcile after its deletion; DCS lists the backup `deleted`, so no
+/// DELETE is sent, and no `CleanupFailed` is reported.
+#[tokio::test]
+async fn controllers_release_a_backup_deleted_in_the_console() {
+    let h = Harness::new().await;
+    let running = h.run_controllers(2);
+    let spec = with_delete_policy(json!({"instanceId": DcsBackup::INSTANCE}));
+    let path = h.create(DcsBackup::KIND, DcsBackup::PLURAL, "console", spec);
+    h.wait_until(Duration::from_secs(20), "Succeeded", |h| {
+        h.status(&path).phase == Some(Phase::Succeeded)
+    })
+    .await;
+    let id = h.status(&path).backup_id.expect("backup id");
+    DcsBackup::delete_in_console(&h, DcsBackup::INSTANCE, &id).await;
+    h.sim.reset_calls();
+    h.api.delete(&path);
+    h.wait_until(Duration::from_secs(10), "the resource released", |h| {
+        h.api.get(&path).is_none()
+    })
+    .await;
+    running.stop().await;
+    assert_eq!(h.cloud_calls("delete_backup"), 0);
+    let events = events_for(&h, "console");
+    assert!(!events.contains(&"CleanupFailed".into()), "{events:?}");
+    assert_eq!(events.last().map(String::as_str), Some("CloudBackupGone"));
 }
