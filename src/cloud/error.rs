@@ -427,37 +427,27 @@ mod tests {
 
     #[test]
     fn dcs_4031_means_gone_only_as_the_answer_to_a_delete() {
+        let class = |svc, op, code| classify_call(svc, op, 400, code);
         assert_eq!(
-            classify_call("dcs", "delete_backup", 400, "DCS.4031"),
+            class("dcs", "delete_backup", "DCS.4031"),
             ErrorClass::NotFound
         );
         assert_eq!(
-            classify_call("dcs", "delete_backup", 400, "111400031"),
-            ErrorClass::NotFound,
-            "v1.0"
+            class("dcs", "delete_backup", "111400031"),
+            ErrorClass::NotFound
         );
-        for (service, operation) in [
+        assert_eq!(class("dcs", "delete_backup", "DCS.4096"), ErrorClass::Busy);
+        for (svc, op) in [
             ("dcs", "list_backups"),
-            ("dcs", "create_backup"),
             ("dcs", "create_restore"),
             ("dds", "delete_backup"),
         ] {
             assert_eq!(
-                classify_call(service, operation, 400, "DCS.4031"),
+                class(svc, op, "DCS.4031"),
                 ErrorClass::Terminal,
-                "{service} {operation}"
+                "{svc} {op}"
             );
         }
-        let delete = |code: &str| Error::Api {
-            service: "dcs",
-            operation: "delete_backup",
-            status: 400,
-            code: code.into(),
-            message: "gone".into(),
-            request_id: None,
-        };
-        assert!(delete("DCS.4031").is_not_found());
-        assert_eq!(delete("DCS.4096").class(), ErrorClass::Busy, "unchanged");
     }
 
     #[test]

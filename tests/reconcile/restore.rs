@@ -234,3 +234,23 @@ async fn restore_of_a_just_succeeded_backup_is_not_failed_by_an_older_list() {
     assert_eq!(st.backup_id, Some(id));
     assert_eq!(h.cloud_calls("create_restore"), 1);
 }
+
+/// A backup the cloud lists `deleted` (deleted in the console, rotated out) is gone for good: the
+/// list is the cloud's own word, so no grace period applies.
+#[tokio::test]
+async fn refuses_a_backup_listed_as_deleted() {
+    let h = Harness::new().await;
+    let id = finished_dcs_backup(&h, INSTANCE).await;
+    direct(&h)
+        .dcs()
+        .delete_backup(INSTANCE, &id)
+        .await
+        .expect("deleted in the console");
+    let spec = json!({"instanceId": INSTANCE, "backupId": id});
+    let restore = h.create("DcsRestore", "dcsrestores", "r", spec);
+    assert_eq!(h.step::<DcsRestore>(&restore).await, None);
+    let st = h.status(&restore);
+    assert_state(&st, Phase::Failed, "BackupUnusable");
+    assert!(st.message.unwrap_or_default().contains("deleted"));
+    assert_eq!(h.cloud_calls("create_restore"), 0);
+}
