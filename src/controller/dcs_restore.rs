@@ -89,9 +89,7 @@ impl DcsRestore {
             }
         }
     }
-}
 
-impl DcsRestore {
     /// The backup's record: from the list shared with other polls of the instance, or, when that
     /// lacks it, from a list fetched now (a shared list may predate a backup that just succeeded).
     async fn listed(
@@ -103,10 +101,12 @@ impl DcsRestore {
         let instance = &self.spec.instance_id;
         let find =
             |records: &[DcsBackupRecord]| records.iter().find(|r| r.backup_id == id).cloned();
+        let asked = Instant::now();
         if let Some(record) = find(&dcs::backups(ctx, cloud, instance, None).await?) {
             return Ok(Some(record));
         }
-        let fresh = dcs::backups(ctx, cloud, instance, Some(Instant::now())).await?;
+        // Served again without a call when the list above was itself fetched just now.
+        let fresh = dcs::backups(ctx, cloud, instance, Some(asked)).await?;
         Ok(find(&fresh))
     }
 
