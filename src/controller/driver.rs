@@ -52,8 +52,8 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
     };
     if obj.meta().deletion_timestamp.is_some() {
         ctx.locks.release(obj.instance_id(), &r.owner);
-        ctx.recent.forget(&r.uid);
         ctx.gate.forget(&r.uid);
+        // Cleanup reads the remembered status (the cache may lag) and forgets it when done.
         return cleanup(obj, ctx, &r.api).await;
     }
     if obj.deletion_policy() == DeletionPolicy::Delete

@@ -16,7 +16,7 @@ use crate::controller::driver::Reconciling;
 use crate::controller::error::{Error, Result};
 use crate::controller::finish::write_status;
 use crate::controller::kube_io::load_account;
-use crate::controller::operation::{Operation, Prepared, marker};
+use crate::controller::operation::{Created, Operation, Prepared, marker};
 use crate::crd::OperationStatus;
 
 /// Performs this reconcile's cloud I/O and says what it learned, with the status the observation
@@ -208,7 +208,15 @@ async fn call_create<K: Operation>(
         .obj
         .create(r.ctx, cloud, &marker(&r.uid), prepared)
         .await?;
-    Ok(created.map(Observation::Created))
+    Ok(created.map(|c| match c {
+        Created::New(ids) => Observation::Created(ids),
+        // The cloud refused the name, which the resource's own earlier create already took.
+        Created::Existing(found) => Observation::Adopted {
+            ids: found.ids,
+            view: found.view,
+            duplicates: Vec::new(),
+        },
+    }))
 }
 
 /// The message names the instance, not the holder: every waiter would otherwise rewrite its status
