@@ -13,8 +13,10 @@
 //!   base and doubles with every refusal in a row, up to its cap, so the fifth refusal in a row
 //!   comes only after 1 + 2 + 4 + 8 bases (15 minutes at the default minute).
 //!
-//! Any accepted exchange closes the breaker and resets the backoff. Other failures (5xx, network)
-//! say nothing about the credentials and change nothing. A changed Secret is a new account with a
+//! Any accepted exchange closes the breaker and resets the backoff; so does a service's refusal of
+//! another kind (busy, not found: the gateway authenticated the request). Other failures (5xx,
+//! 429, network) say nothing about the credentials and change nothing: while they last, untested
+//! credentials are still tested one exchange at a time. A changed Secret is a new account with a
 //! fresh client and breaker, so a fixed Secret is tried at once.
 
 use std::sync::Mutex;
@@ -81,6 +83,17 @@ fn is_refusal(e: &Error) -> bool {
     match e {
         Error::Api { .. } => e.class() == ErrorClass::Auth,
         Error::Auth(_) => true,
+        _ => false,
+    }
+}
+
+/// Whether an error is a service's answer to a request the gateway authenticated: a 4xx other
+/// than an auth refusal or a throttle (busy instance, not found, quota, invalid name).
+fn is_accepted(e: &Error) -> bool {
+    match e {
+        Error::Api { status, .. } => {
+            (400..500).contains(status) && *status != 429 && e.class() != ErrorClass::Auth
+        }
         _ => false,
     }
 }
@@ -190,8 +203,10 @@ impl Permit<'_> {
         match result {
             Ok(_) => *self.breaker.state() = State::Closed,
             Err(e) if is_refusal(e) => self.breaker.refused(e),
-            // A 5xx or a cut connection says nothing about the credentials: the next exchange
-            // tests them again (a permit dropped unsettled does the same).
+            Err(e) if is_accepted(e) => *self.breaker.state() = State::Closed,
+            // A 5xx, a 429 or a cut connection says nothing about the credentials (the gateway
+            // may answer before it checks them): the next exchange tests them again (a permit
+            // dropped unsettled does the same).
             Err(_) => {}
         }
     }
@@ -261,6 +276,28 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         assert_eq!(opened.elapsed().as_millis() / 20, 1, "reset by the success");
+    }
+
+    #[tokio::test]
+    async fn a_service_answer_proves_the_credentials() {
+        let b = Breaker::new(policy(10_000));
+        let busy = Error::Api {
+            service: "dcs",
+            operation: "create_backup",
+            status: 400,
+            code: "DCS.4096".into(),
+            message: "busy".into(),
+            request_id: None,
+        };
+        let first = b.admit().await.expect("the tester");
+        first.settle::<()>(&Err(busy));
+        // Closed: exchanges go out concurrently again.
+        let a = b.admit().await.expect("closed");
+        let c = tokio::time::timeout(Duration::from_secs(1), b.admit())
+            .await
+            .expect("not waiting for a tester")
+            .expect("closed");
+        drop((a, c));
     }
 
     #[tokio::test]
