@@ -11,6 +11,7 @@ pub mod decide;
 mod decide_tests;
 pub mod driver;
 pub mod error;
+pub mod housekeeping;
 pub mod instance_lock;
 pub mod kube_io;
 pub mod list_cache;
