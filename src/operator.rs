@@ -157,6 +157,7 @@ pub async fn run(args: RunArgs, simulated: Option<Account>) -> anyhow::Result<()
             lease_name: args.lease_name.clone(),
             lease_namespace: args.lease_namespace().to_string(),
             identity,
+            timing: leader::LeaseTiming::default(),
         };
         let leadership = leader::start(client, &cfg)
             .await

@@ -12,6 +12,7 @@ use crate::controller::instance_lock::InstanceLocks;
 use crate::controller::list_cache::ListCache;
 use crate::controller::recent::RecentStatus;
 use crate::controller::schedule::{PollGate, PollPolicy, Scheduler};
+use crate::fence::Fence;
 use crate::metrics::Metrics;
 
 /// The name under which status is written (server-side apply) and events are reported.
@@ -68,6 +69,8 @@ pub struct Context {
     /// `run --simulate`: every resource talks to the embedded simulator with this account.
     pub simulated: Option<Account>,
     pub metrics: Arc<Metrics>,
+    /// Checked before the create marker is written and before every create (leader election).
+    pub fence: Fence,
 }
 
 impl Context {
@@ -95,7 +98,14 @@ impl Context {
             recent: RecentStatus::default(),
             simulated: None,
             metrics,
+            fence: Fence::open(),
         }
+    }
+
+    /// Lets creates through only while `fence` passes (this replica leads and renewed its lease).
+    pub fn with_fence(mut self, fence: Fence) -> Self {
+        self.fence = fence;
+        self
     }
 
     /// Points every resource at a simulator account (a Secret, when present, still chooses the DCS API version).

@@ -16,7 +16,9 @@ use crate::controller::decide::{
     self, Decision, Failure, Frame, Observation, Plan, Requeue, TIME_PRECISION, reason,
 };
 use crate::controller::error::{Error, Result};
-use crate::controller::kube_io::{add_finalizer, apply_status, load_account, publish};
+use crate::controller::kube_io::{
+    add_finalizer, apply_marker, apply_status, load_account, publish,
+};
 use crate::controller::operation::{Operation, marker, timeout_of};
 use crate::controller::schedule::jitter;
 use crate::crd::{DeletionPolicy, OperationStatus, Phase};
@@ -43,12 +45,16 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
         ctx.polls.clear(&uid);
         return cleanup(obj, ctx, &api).await;
     }
-    if obj.deletion_policy() == DeletionPolicy::Delete
+    let with_finalizer;
+    let obj = if obj.deletion_policy() == DeletionPolicy::Delete
         && !obj.finalizers().iter().any(|f| f == FINALIZER)
     {
         // Before any cloud object exists, so a delete can never orphan one.
-        add_finalizer(&api, obj).await?;
-    }
+        with_finalizer = add_finalizer(&api, obj).await?;
+        &with_finalizer
+    } else {
+        obj
+    };
     let status = ctx
         .recent
         .freshest(&uid, obj.status().cloned().unwrap_or_default());
@@ -200,7 +206,9 @@ async fn observe<K: Operation>(
     }
     // Persist the marker BEFORE the cloud call: after a crash the next reconcile looks the object up.
     let pending = decide::mark_create_pending(&status, frame);
-    write_status(ctx, api, obj, &pending).await?;
+    ctx.fence.check()?;
+    apply_marker(ctx, api, obj, &pending).await?;
+    ctx.fence.check()?;
     let obs = match obj.create(ctx, &cloud, &marker, &prepared).await? {
         Ok(ids) => Observation::Created(ids),
         Err(e) if is_definite(&e) => {

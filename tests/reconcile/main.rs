@@ -44,6 +44,7 @@ mod create;
 mod credentials;
 mod deletion;
 mod faults;
+mod fencing;
 mod invalid;
 mod outcome;
 mod restore;
