@@ -193,6 +193,13 @@ impl Metrics {
         gauge.inner().fetch_max(unix_secs, Ordering::Relaxed);
     }
 
+    /// Forgets what only the leader reports (resources by phase, the newest success): a standby that
+    /// kept exporting its last values would double the counts and keep alerts on stale data.
+    pub fn clear_leader_gauges(&self) {
+        self.resources.clear();
+        self.last_success.clear();
+    }
+
     pub fn set_leader(&self, is_leader: bool) {
         self.leader.set(i64::from(is_leader));
     }

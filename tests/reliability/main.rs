@@ -11,6 +11,7 @@ mod busy_instance;
 mod cloud_faults;
 mod crash_window;
 mod hostile;
+mod leadership;
 mod named_windows;
 mod proxy;
 mod rig;
