@@ -9,6 +9,7 @@ use crate::cloud::account::Account;
 use crate::cloud::client::CloudClients;
 use crate::cloud::dcs::{DcsBackupRecord, DcsRestoreRecord};
 use crate::controller::instance_lock::InstanceLocks;
+use crate::controller::journal::Journal;
 use crate::controller::list_cache::ListCache;
 use crate::controller::recent::RecentStatus;
 use crate::controller::schedule::{PollGate, PollPolicy, Scheduler};
@@ -71,6 +72,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Checked before the create marker is written and before every create (leader election).
     pub fence: Fence,
+    /// What the log was told where status cannot say it (failing cleanups).
+    pub journal: Journal,
 }
 
 impl Context {
@@ -99,6 +102,7 @@ impl Context {
             simulated: None,
             metrics,
             fence: Fence::open(),
+            journal: Journal::default(),
         }
     }
 

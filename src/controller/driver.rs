@@ -16,6 +16,7 @@ use crate::controller::decide::{
     self, Decision, Failure, Frame, Observation, Plan, Requeue, TIME_PRECISION, reason,
 };
 use crate::controller::error::{Error, Result};
+use crate::controller::journal;
 use crate::controller::kube_io::{
     add_finalizer, apply_marker, apply_status, load_account, publish,
 };
@@ -78,8 +79,12 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
         }
     }
     let (status, obs) = observe(obj, ctx, &api, &owner, status, step, &frame).await?;
+    let story = journal::Story::of(&obs);
     let decision = decide::decide(&status, obs, &frame);
-    finish(obj, ctx, &api, &owner, &status, decision).await
+    let after = decision.status.clone();
+    let next = finish(obj, ctx, &api, &owner, &status, decision).await?;
+    story.tell(obj, &status, &after);
+    Ok(next)
 }
 
 /// Who holds an instance claim: `Kind/namespace/name` (the housekeeping task matches on it).
@@ -260,6 +265,8 @@ fn failure(e: &CloudError) -> Failure {
     Failure {
         class: e.class(),
         message: e.to_string(),
+        code: e.code().map(str::to_string),
+        request_id: e.request_id().map(str::to_string),
     }
 }
 

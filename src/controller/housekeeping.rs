@@ -156,6 +156,9 @@ fn forget_deleted(ctx: &Context, censuses: &[CensusFn]) {
     let mut seen = None;
     ctx.recent
         .retain(|uid| seen.get_or_insert_with(present).contains(uid));
+    let mut seen = None;
+    ctx.journal
+        .retain(|uid| seen.get_or_insert_with(present).contains(uid));
 }
 
 #[cfg(test)]

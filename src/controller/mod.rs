@@ -13,6 +13,7 @@ pub mod driver;
 pub mod error;
 pub mod housekeeping;
 pub mod instance_lock;
+pub mod journal;
 pub mod kube_io;
 pub mod list_cache;
 pub mod operation;

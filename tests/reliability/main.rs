@@ -8,6 +8,7 @@ mod harness;
 
 mod bad_input;
 mod busy_instance;
+mod capture;
 mod cloud_faults;
 mod crash_window;
 mod hostile;
@@ -16,3 +17,4 @@ mod named_windows;
 mod proxy;
 mod rig;
 mod secrets;
+mod story;
