@@ -43,6 +43,7 @@ mod controllers;
 mod create;
 mod credentials;
 mod deletion;
+mod events;
 mod faults;
 mod fencing;
 mod invalid;
