@@ -49,3 +49,4 @@ mod fencing;
 mod invalid;
 mod outcome;
 mod restore;
+mod size;
