@@ -252,6 +252,10 @@ async fn a_renewal_that_hangs_steps_down_and_closes_the_fence() {
 
 #[test]
 fn the_fence_window_ends_before_the_lease_and_after_the_next_renewal() {
+    // The figures the README gives.
+    let default = LeaseTiming::default();
+    assert_eq!(default.request_timeout(), Duration::from_secs(2));
+    assert_eq!(default.fence_window(), Duration::from_secs(13));
     for timing in [
         LeaseTiming::default(),
         LeaseTiming {
