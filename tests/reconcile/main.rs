@@ -36,9 +36,12 @@ macro_rules! each_backup_kind {
 }
 
 mod common;
+mod hook_proxy;
 mod kinds;
 
+mod adoption;
 mod busy;
+mod cleanup;
 mod controllers;
 mod create;
 mod credentials;
@@ -46,6 +49,7 @@ mod deletion;
 mod events;
 mod faults;
 mod fencing;
+mod gone;
 mod invalid;
 mod outcome;
 mod restore;
