@@ -151,7 +151,7 @@ fn adopted(who: &Who<'_>, s: &OperationStatus, duplicates: &[String]) {
         backup_id = s.backup_id.as_deref(),
         restore_id = s.restore_id.as_deref(),
         job_id = s.job_id.as_deref(),
-        "adopted the cloud object an interrupted create made"
+        "adopted an existing cloud object instead of creating another"
     );
     if !duplicates.is_empty() {
         tracing::warn!(

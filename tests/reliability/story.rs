@@ -105,7 +105,7 @@ async fn twenty_resources_under_cloud_faults_tell_their_story_at_info() {
         let adopted = lines_about(
             &lines,
             name,
-            "adopted the cloud object an interrupted create made",
+            "adopted an existing cloud object instead of creating another",
         );
         let started = phase("Running")
             .or(adopted.first().copied())
