@@ -71,6 +71,15 @@ async fn ticks(n: u32) {
     tokio::time::sleep(TICK * n).await;
 }
 
+/// Waits until `cond` holds (a loaded machine may delay ticks); panics with `what` after 5 s.
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(TICK).await;
+    }
+}
+
 #[tokio::test]
 async fn nothing_is_published_or_released_before_the_caches_are_synced() {
     let ctx = context();
@@ -92,9 +101,8 @@ async fn nothing_is_published_or_released_before_the_caches_are_synced() {
     writer.apply_watcher_event(&Event::Init);
     writer.apply_watcher_event(&Event::InitApply(backup("a", json!({"phase": "Running"}))));
     writer.apply_watcher_event(&Event::InitDone);
-    ticks(5).await;
     let running = r#"hwcloud_backup_resources{kind="dcsbackup",phase="Running"}"#;
-    assert_eq!(gauge(&ctx, running), Some(1.0));
+    eventually("gauges once synced", || gauge(&ctx, running) == Some(1.0)).await;
     assert_eq!(
         ctx.locks.holder("redis-1").as_deref(),
         Some("DcsBackup/ns/a")
@@ -117,11 +125,15 @@ async fn last_success_is_seeded_from_the_store_at_start() {
     writer.apply_watcher_event(&Event::InitApply(backup("failed", failed)));
     writer.apply_watcher_event(&Event::InitDone);
     let _stop = start(&ctx, &writer);
-    ticks(5).await;
     let series = r#"hwcloud_backup_last_success_timestamp_seconds{kind="dcsbackup"}"#;
     let march = jiff::Timestamp::from_second(1_709_251_200).unwrap();
     assert_eq!(march.to_string(), "2024-03-01T00:00:00Z");
-    assert_eq!(gauge(&ctx, series), Some(1_709_251_200.0));
+    eventually("the gauge seeded", || gauge(&ctx, series).is_some()).await;
+    assert_eq!(
+        gauge(&ctx, series),
+        Some(1_709_251_200.0),
+        "the newest success"
+    );
 }
 
 #[tokio::test]
@@ -184,6 +196,8 @@ async fn stale_list_cache_entries_are_evicted() {
     assert_eq!(ctx.dcs_backups.len(), 2);
     let _stop = start(&ctx, &writer);
     // Fresh for half the 40 ms poll interval.
-    ticks(6).await;
-    assert_eq!(ctx.dcs_backups.len(), 0, "list cache kept stale entries");
+    eventually("list cache evicts stale entries", || {
+        ctx.dcs_backups.is_empty()
+    })
+    .await;
 }
