@@ -161,8 +161,12 @@ fn transition(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
             } else {
                 f.retry_after
             };
-            let ev =
-                (before.as_deref() != Some(reason)).then(|| warning(reason.to_string(), message));
+            // Only missing credentials need someone to act; the queue and a restore's backup are expected.
+            let ev = (before.as_deref() != Some(reason)).then(|| EventNote {
+                warning: reason == reason::CREDENTIALS_ERROR,
+                reason: reason.to_string(),
+                note: message,
+            });
             (reason, Requeue::After(wait), ev)
         }
         Observation::Invalid { reason, message } => {

@@ -14,6 +14,7 @@ use crate::controller::context::{Context, FINALIZER};
 use crate::controller::decide::{self, Frame, Plan};
 use crate::controller::error::{Error, Result};
 use crate::controller::finish::finish;
+use crate::controller::journal;
 use crate::controller::kube_io::add_finalizer;
 use crate::controller::observe::observe;
 use crate::controller::operation::{Operation, timeout_of};
@@ -43,30 +44,37 @@ pub(crate) struct Reconciling<'a, K: Operation> {
 pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Option<Duration>> {
     let _timer = ctx.metrics.reconcile_timer(K::KIND_LABEL);
     let ns = obj.namespace().ok_or(Error::MissingField("namespace"))?;
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
+    let uid = obj.uid().ok_or(Error::MissingField("uid"))?;
+    if obj.meta().deletion_timestamp.is_some() {
+        ctx.locks.release(obj.instance_id(), &owner(obj));
+        ctx.gate.forget(&uid);
+        // Cleanup reads the remembered status (the cache may lag) and forgets it when done.
+        return cleanup(obj, ctx, &api).await;
+    }
+    let with_finalizer;
+    let obj = if obj.deletion_policy() == DeletionPolicy::Delete
+        && !obj.finalizers().iter().any(|f| f == FINALIZER)
+    {
+        // Before any cloud object exists, so a delete can never orphan one. The object as stored
+        // now is the one later (conditional) writes build on.
+        with_finalizer = add_finalizer(&api, obj).await?;
+        &with_finalizer
+    } else {
+        obj
+    };
+    // Reconciles also run on watch events, this operator's own status writes among them: the
+    // cloud is asked only once the wait the last reconcile chose has passed.
+    if let Some(wait) = ctx.gate.wait_left(&uid) {
+        return Ok(Some(wait));
+    }
     let r = Reconciling {
         obj,
         ctx,
-        api: Api::namespaced(ctx.client.clone(), &ns),
+        api,
         owner: owner(obj),
-        uid: obj.uid().ok_or(Error::MissingField("uid"))?,
+        uid,
     };
-    if obj.meta().deletion_timestamp.is_some() {
-        ctx.locks.release(obj.instance_id(), &r.owner);
-        ctx.gate.forget(&r.uid);
-        // Cleanup reads the remembered status (the cache may lag) and forgets it when done.
-        return cleanup(obj, ctx, &r.api).await;
-    }
-    if obj.deletion_policy() == DeletionPolicy::Delete
-        && !obj.finalizers().iter().any(|f| f == FINALIZER)
-    {
-        // Before any cloud object exists, so a delete can never orphan one.
-        add_finalizer(&r.api, obj).await?;
-    }
-    // Reconciles also run on watch events, this operator's own status writes among them: the
-    // cloud is asked only once the wait the last reconcile chose has passed.
-    if let Some(wait) = ctx.gate.wait_left(&r.uid) {
-        return Ok(Some(wait));
-    }
     let status = ctx
         .recent
         .freshest(&r.uid, obj.status().cloned().unwrap_or_default());
@@ -83,8 +91,12 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
         return Ok(None);
     }
     let (status, obs) = observe(&r, status, step, &frame).await?;
+    let story = journal::Story::of(&obs);
     let decision = decide::decide(&status, obs, &frame);
-    finish(&r, &status, decision).await
+    let after = decision.status.clone();
+    let next = finish(&r, &status, decision).await?;
+    story.tell(obj, &status, &after);
+    Ok(next)
 }
 
 /// Who holds an instance claim: `Kind/namespace/name` (the housekeeping task matches on it).

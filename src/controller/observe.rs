@@ -14,8 +14,7 @@ use crate::cloud::error::Error as CloudError;
 use crate::controller::decide::{self, Failure, Frame, Observation, Plan, reason};
 use crate::controller::driver::Reconciling;
 use crate::controller::error::{Error, Result};
-use crate::controller::finish::write_status;
-use crate::controller::kube_io::load_account;
+use crate::controller::kube_io::{apply_marker, load_account};
 use crate::controller::operation::{Created, Operation, Prepared, marker};
 use crate::crd::OperationStatus;
 
@@ -193,8 +192,12 @@ async fn claim_and_mark<K: Operation>(
         return Ok(Err(waiting_for(r.obj, &holder)));
     }
     // Persist the marker BEFORE the cloud call: after a crash the next reconcile looks the object up.
+    // Only while this replica holds the lease, and only on the resourceVersion the decision was
+    // made from (a stale writer gets a conflict instead of a marker).
     let pending = decide::mark_create_pending(status, frame);
-    write_status(r, &pending).await?;
+    r.ctx.fence.check()?;
+    apply_marker(r.ctx, &r.api, r.obj, &pending).await?;
+    r.ctx.fence.check()?;
     Ok(Ok(pending))
 }
 

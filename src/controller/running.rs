@@ -18,9 +18,7 @@ pub(super) fn progress(mut s: OperationStatus, view: OpView, f: &Frame<'_>) -> D
     if view.progress.is_some() {
         s.progress = view.progress;
     }
-    if view.size_bytes.is_some() {
-        s.size_bytes = view.size_bytes;
-    }
+    s.set_size(view.size_bytes);
     match view.state {
         OpState::Succeeded => {
             s.progress = Some(100.0);
