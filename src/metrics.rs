@@ -2,9 +2,13 @@
 //!
 //! Every label value is a `&'static str` chosen by code (controller, kind, phase, reason, cloud service and
 //! operation, outcome), never an object name, instance id or message: that keeps cardinality bounded and makes
-//! it impossible to leak user data or secrets into a label.
+//! it impossible to leak user data or secrets into a label. The one exception is the per-schedule families
+//! (`schedule_*`): they carry a `BackupSchedule`'s namespace and name, because an alert must say which
+//! schedule stopped succeeding. Schedules are few (one per database, not one per backup), and a deleted
+//! schedule's series are removed.
 use std::{
-    sync::atomic::Ordering,
+    collections::HashSet,
+    sync::{Mutex, atomic::Ordering},
     time::{Duration, Instant},
 };
 
@@ -59,6 +63,120 @@ struct KindLabels {
     kind: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScheduleLabels {
+    namespace: String,
+    schedule: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KeptLabels {
+    namespace: String,
+    schedule: String,
+    phase: &'static str,
+}
+
+/// A schedule's figures as its last reconcile saw them (Unix seconds).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScheduleFigures {
+    pub next_run: Option<i64>,
+    pub last_run: Option<i64>,
+    pub last_success: Option<i64>,
+    pub kept_succeeded: i64,
+    pub kept_failed: i64,
+}
+
+/// The per-schedule families.
+#[derive(Debug, Default)]
+struct ScheduleMetrics {
+    next_run: Family<ScheduleLabels, Gauge>,
+    last_run: Family<ScheduleLabels, Gauge>,
+    last_success: Family<ScheduleLabels, Gauge>,
+    kept: Family<KeptLabels, Gauge>,
+    /// (namespace, name) of every schedule with series, so deleted ones can be removed.
+    known: Mutex<HashSet<(String, String)>>,
+}
+
+impl ScheduleMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register_with_unit(
+            "schedule_next_run_timestamp",
+            "Unix time of a BackupSchedule's next run (absent while suspended or invalid)",
+            Unit::Seconds,
+            self.next_run.clone(),
+        );
+        registry.register_with_unit(
+            "schedule_last_run_timestamp",
+            "Unix time of the run time of a BackupSchedule's latest backup",
+            Unit::Seconds,
+            self.last_run.clone(),
+        );
+        registry.register_with_unit(
+            "schedule_last_success_timestamp",
+            "Unix time at which a BackupSchedule's newest successful backup completed",
+            Unit::Seconds,
+            self.last_success.clone(),
+        );
+        registry.register(
+            "schedule_kept_backups",
+            "Backups a BackupSchedule keeps, by phase (Succeeded, Failed)",
+            self.kept.clone(),
+        );
+    }
+
+    fn set(&self, namespace: &str, schedule: &str, f: &ScheduleFigures) {
+        let labels = ScheduleLabels {
+            namespace: namespace.into(),
+            schedule: schedule.into(),
+        };
+        for (family, value) in [
+            (&self.next_run, f.next_run),
+            (&self.last_run, f.last_run),
+            (&self.last_success, f.last_success),
+        ] {
+            match value {
+                Some(v) => {
+                    family.get_or_create(&labels).set(v);
+                }
+                None => {
+                    family.remove(&labels);
+                }
+            }
+        }
+        for (phase, n) in [("Succeeded", f.kept_succeeded), ("Failed", f.kept_failed)] {
+            self.kept.get_or_create(&kept(&labels, phase)).set(n);
+        }
+        self.known_set().insert((labels.namespace, labels.schedule));
+    }
+
+    fn forget(&self, namespace: &str, schedule: &str) {
+        let labels = ScheduleLabels {
+            namespace: namespace.into(),
+            schedule: schedule.into(),
+        };
+        self.next_run.remove(&labels);
+        self.last_run.remove(&labels);
+        self.last_success.remove(&labels);
+        for phase in ["Succeeded", "Failed"] {
+            self.kept.remove(&kept(&labels, phase));
+        }
+        self.known_set()
+            .remove(&(labels.namespace, labels.schedule));
+    }
+
+    fn known_set(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String)>> {
+        self.known.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn kept(labels: &ScheduleLabels, phase: &'static str) -> KeptLabels {
+    KeptLabels {
+        namespace: labels.namespace.clone(),
+        schedule: labels.schedule.clone(),
+        phase,
+    }
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn reconcile_buckets() -> Histogram {
@@ -83,6 +201,7 @@ pub struct Metrics {
     resources: Family<PhaseLabels, Gauge>,
     last_success: Family<KindLabels, Gauge>,
     leader: Gauge,
+    schedules: ScheduleMetrics,
 }
 
 impl Default for Metrics {
@@ -145,6 +264,8 @@ impl Metrics {
             "1 while this replica holds the leader lease",
             leader.clone(),
         );
+        let schedules = ScheduleMetrics::default();
+        schedules.register(&mut registry);
 
         Self {
             registry,
@@ -156,6 +277,7 @@ impl Metrics {
             resources,
             last_success,
             leader,
+            schedules,
         }
     }
 
@@ -191,6 +313,30 @@ impl Metrics {
     pub fn backup_succeeded(&self, kind: &'static str, unix_secs: i64) {
         let gauge = self.last_success.get_or_create(&KindLabels { kind });
         gauge.inner().fetch_max(unix_secs, Ordering::Relaxed);
+    }
+
+    /// Sets a schedule's series; a time that is `None` (no next run while suspended) removes its series.
+    pub fn set_schedule(&self, namespace: &str, schedule: &str, figures: &ScheduleFigures) {
+        self.schedules.set(namespace, schedule, figures);
+    }
+
+    /// Removes a schedule's series (invalid spec, or deleted).
+    pub fn forget_schedule(&self, namespace: &str, schedule: &str) {
+        self.schedules.forget(namespace, schedule);
+    }
+
+    /// Removes the series of every schedule not in `present` (deleted schedules).
+    pub fn retain_schedules(&self, present: &HashSet<(String, String)>) {
+        let gone: Vec<(String, String)> = self
+            .schedules
+            .known_set()
+            .iter()
+            .filter(|k| !present.contains(*k))
+            .cloned()
+            .collect();
+        for (ns, name) in gone {
+            self.schedules.forget(&ns, &name);
+        }
     }
 
     pub fn set_leader(&self, is_leader: bool) {

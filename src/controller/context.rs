@@ -8,6 +8,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use crate::cloud::account::Account;
 use crate::cloud::client::CloudClients;
 use crate::cloud::dcs::{DcsBackupRecord, DcsRestoreRecord};
+use crate::controller::backup_schedule::clock::Clock;
 use crate::controller::instance_lock::InstanceLocks;
 use crate::controller::list_cache::ListCache;
 use crate::controller::recent::RecentStatus;
@@ -68,6 +69,8 @@ pub struct Context {
     /// `run --simulate`: every resource talks to the embedded simulator with this account.
     pub simulated: Option<Account>,
     pub metrics: Arc<Metrics>,
+    /// The time `BackupSchedule`s run on (the system clock; tests run a faster one).
+    pub schedule_clock: Clock,
 }
 
 impl Context {
@@ -95,6 +98,7 @@ impl Context {
             recent: RecentStatus::default(),
             simulated: None,
             metrics,
+            schedule_clock: Clock::System,
         }
     }
 

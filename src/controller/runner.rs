@@ -43,6 +43,7 @@ pub async fn run(
     add::<DcsRestore>(&ctx, &opts, &shutdown, &mut runs, &mut stores);
     add::<DdsBackup>(&ctx, &opts, &shutdown, &mut runs, &mut stores);
     add::<TaurusDbBackup>(&ctx, &opts, &shutdown, &mut runs, &mut stores);
+    crate::controller::backup_schedule::run::add(&ctx, &opts, &shutdown, &mut runs, &mut stores);
     let synced = async move {
         join_all(stores).await;
         on_synced();

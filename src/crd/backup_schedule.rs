@@ -247,7 +247,12 @@ impl BackupSchedule {
             TIME_ZONE_MSG,
         );
         let deadline = &spec.starting_deadline;
-        checks.duration(deadline, "spec.startingDeadline", MAX_TIMEOUT_LIMIT, TIMEOUT_RANGE_MSG);
+        checks.duration(
+            deadline,
+            "spec.startingDeadline",
+            MAX_TIMEOUT_LIMIT,
+            TIMEOUT_RANGE_MSG,
+        );
         match spec.template.kind() {
             None => checks.require(false, "spec.template", ONE_TEMPLATE_MSG),
             Some(kind) => {
@@ -329,6 +334,11 @@ fn retention_checks(checks: &mut Checks, r: &Retention) {
         KEEP_FAILED_MSG,
     );
     if let Some(age) = &r.max_age {
-        checks.duration(age, "spec.retention.maxAge", MAX_AGE_LIMIT, MAX_AGE_RANGE_MSG);
+        checks.duration(
+            age,
+            "spec.retention.maxAge",
+            MAX_AGE_LIMIT,
+            MAX_AGE_RANGE_MSG,
+        );
     }
 }

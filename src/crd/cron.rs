@@ -89,7 +89,10 @@ mod tests {
             s.next_after(ts("2026-11-27T12:00:00Z")),
             Some(ts("2026-11-28T01:00:00Z"))
         );
-        assert_eq!(s.wall_clock(ts("2026-11-28T01:00:00Z")), "2026-11-28 02:00 CET");
+        assert_eq!(
+            s.wall_clock(ts("2026-11-28T01:00:00Z")),
+            "2026-11-28 02:00 CET"
+        );
         assert_eq!(
             s.latest_at_or_before(ts("2026-11-28T01:00:00Z")),
             Some(ts("2026-11-28T01:00:00Z"))

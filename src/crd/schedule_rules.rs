@@ -64,8 +64,7 @@ pub const KEEP_FAILED_MSG: &str = "must be between 0 and 1000";
 pub const ONE_TEMPLATE_RULE: &str = "(has(self.dcsBackup) ? 1 : 0) + (has(self.ddsBackup) ? 1 : 0) \
      + (has(self.taurusDbBackup) ? 1 : 0) == 1";
 /// Message of [`ONE_TEMPLATE_RULE`].
-pub const ONE_TEMPLATE_MSG: &str =
-    "must set exactly one of dcsBackup, ddsBackup or taurusDbBackup";
+pub const ONE_TEMPLATE_MSG: &str = "must set exactly one of dcsBackup, ddsBackup or taurusDbBackup";
 
 /// The template's kind is fixed: retention finds the children by kind and label.
 pub const TEMPLATE_KIND_RULE: &str = "has(self.dcsBackup) == has(oldSelf.dcsBackup) && \
@@ -112,7 +111,11 @@ pub fn is_time_zone_name(value: &str) -> bool {
             && p.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-'))
     };
-    value.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) && value.split('/').all(part_ok)
+    value
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_alphabetic)
+        && value.split('/').all(part_ok)
 }
 
 #[cfg(test)]
@@ -159,7 +162,15 @@ mod tests {
         ] {
             assert!(is_time_zone_name(ok), "{ok}");
         }
-        for bad in ["", "/Berlin", "Europe//Berlin", "Europe/", "1UTC", "UTC 1", "Ä"] {
+        for bad in [
+            "",
+            "/Berlin",
+            "Europe//Berlin",
+            "Europe/",
+            "1UTC",
+            "UTC 1",
+            "Ä",
+        ] {
             assert!(!is_time_zone_name(bad), "{bad}");
         }
     }

@@ -82,7 +82,8 @@ mod tests {
 
     #[test]
     fn deletion_policy_defaults_to_delete_and_an_explicit_one_stays() {
-        let t: Template<DcsBackupSpec> = serde_json::from_value(json!({"instanceId": "i"})).unwrap();
+        let t: Template<DcsBackupSpec> =
+            serde_json::from_value(json!({"instanceId": "i"})).unwrap();
         assert_eq!(t.0.deletion_policy, DeletionPolicy::Delete);
         let t: Template<DcsBackupSpec> =
             serde_json::from_value(json!({"instanceId": "i", "deletionPolicy": "Retain"})).unwrap();
