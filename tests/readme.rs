@@ -106,6 +106,17 @@ fn every_metric_is_documented() {
     m.set_phase_counts("dcsbackup", &[("Pending", 1)]);
     m.backup_succeeded("dcsbackup", 1);
     m.set_leader(true);
+    m.set_schedule(
+        "team-a",
+        "nightly",
+        &hwcloud_backup_operator::metrics::ScheduleFigures {
+            next_run: Some(2),
+            last_run: Some(1),
+            last_success: Some(1),
+            kept_succeeded: 1,
+            kept_failed: 0,
+        },
+    );
     let readme = readme();
     let mut names = Vec::new();
     for line in m.encode().lines() {
@@ -123,7 +134,7 @@ fn every_metric_is_documented() {
         row(&readme, &format!("| `{name}` |"));
         names.push(name);
     }
-    assert_eq!(names.len(), 8, "{names:?}");
+    assert_eq!(names.len(), 12, "{names:?}");
 }
 
 #[test]

@@ -16,7 +16,7 @@ use super::schedule_rules::*;
 use super::template::Template;
 use super::{
     BackupResource, DcsBackup, DcsBackupSpec, DdsBackup, DdsBackupSpec, DeletionPolicy,
-    TaurusDbBackup, TaurusDbBackupSpec,
+    LocalObjectRef, TaurusDbBackup, TaurusDbBackupSpec,
 };
 
 /// Label on every child: the name of the schedule that made it.
@@ -157,9 +157,9 @@ pub struct BackupScheduleStatus {
     /// while suspended, or it was missed by more than `startingDeadline`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_skipped_time: Option<Time>,
-    /// Names of this schedule's backups that are not final yet.
+    /// This schedule's backups that are not final yet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub active: Vec<String>,
+    pub active: Vec<LocalObjectRef>,
     /// `Succeeded` backups of this schedule that exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept_succeeded: Option<i32>,
@@ -272,7 +272,11 @@ impl BackupSchedule {
         }
         let parsed = CronSchedule::parse(&spec.schedule, &spec.time_zone);
         if let Err(e) = &parsed {
-            add_all(&mut checks, e);
+            // A malformed name was reported above; "unknown" would say it twice.
+            let malformed_zone = !is_time_zone_name(&spec.time_zone);
+            if !(malformed_zone && e.starts_with("spec.timeZone:")) {
+                add_all(&mut checks, e);
+            }
         }
         checks.finish()?;
         parsed

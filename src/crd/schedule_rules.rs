@@ -7,21 +7,20 @@
 pub const SCHEDULE_MAX_LEN: usize = 100;
 
 /// A time zone belongs in `spec.timeZone`, never in the expression (Kubernetes refuses it too).
-pub const SCHEDULE_TZ_RULE: &str = r"!self.matches('^\\s*(CRON_)?TZ=')";
+pub const SCHEDULE_TZ_RULE: &str = r"!self.matches('^[ \\t]*(CRON_)?TZ=')";
 /// Message of [`SCHEDULE_TZ_RULE`].
 pub const SCHEDULE_TZ_MSG: &str =
     "must not name a time zone (CRON_TZ= or TZ=): set spec.timeZone instead";
 
 /// Six or more fields: a seconds (or year) field, which this operator does not take.
-pub const SCHEDULE_SECONDS_RULE: &str =
-    r"self.matches('^\\s*(CRON_)?TZ=') || !self.matches('^\\s*\\S+(\\s+\\S+){5,}\\s*$')";
+pub const SCHEDULE_SECONDS_RULE: &str = r"self.matches('^[ \\t]*(CRON_)?TZ=') || !self.matches('^[ \\t]*[^ \\t]+([ \\t]+[^ \\t]+){5,}[ \\t]*$')";
 /// Message of [`SCHEDULE_SECONDS_RULE`].
 pub const SCHEDULE_SECONDS_MSG: &str = "has more than 5 fields: a seconds (or year) field is not \
      supported. Use the 5-field CronJob syntax 'minute hour day-of-month month day-of-week', e.g. \
      '0 2 * * *' for 02:00 every day";
 
 /// Five fields or a nickname (longer input is reported by the two rules above).
-pub const SCHEDULE_SHAPE_RULE: &str = r"self.matches('^\\s*\\S+(\\s+\\S+){5,}\\s*$') || self.matches('^\\s*(@(hourly|daily|weekly|monthly|yearly|annually|midnight)|\\S+(\\s+\\S+){4})\\s*$')";
+pub const SCHEDULE_SHAPE_RULE: &str = r"self.matches('^[ \\t]*[^ \\t]+([ \\t]+[^ \\t]+){5,}[ \\t]*$') || self.matches('^[ \\t]*(@(hourly|daily|weekly|monthly|yearly|annually|midnight)|[^ \\t]+([ \\t]+[^ \\t]+){4})[ \\t]*$')";
 /// Message of [`SCHEDULE_SHAPE_RULE`].
 pub const SCHEDULE_SHAPE_MSG: &str = "must be 5 fields 'minute hour day-of-month month \
      day-of-week' (e.g. '0 2 * * *') or one of @hourly, @daily, @weekly, @monthly, @yearly";
@@ -88,14 +87,20 @@ pub const NAME_RULE: &str = "size(self.metadata.name) <= 63";
 pub const NAME_MSG: &str = "metadata.name must be at most 63 characters: the backups it creates \
      carry it in the label backup.hwcloud.dev/schedule";
 
+/// Fields are separated by spaces and tabs only: the rules spell that class out, because `\s` means
+/// ASCII whitespace to the API server's RE2 but Unicode whitespace to other regex engines.
+const SEPARATORS: [char; 2] = [' ', '\t'];
+
 /// The three schedule rules in Rust: `Err` with the one message the CEL rules would give.
 pub fn schedule_shape(schedule: &str) -> Result<(), &'static str> {
-    // ASCII whitespace is exactly RE2's `\s`, so both sides split the same way.
-    let trimmed = schedule.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let trimmed = schedule.trim_start_matches(SEPARATORS);
     if trimmed.starts_with("TZ=") || trimmed.starts_with("CRON_TZ=") {
         return Err(SCHEDULE_TZ_MSG);
     }
-    let fields: Vec<&str> = schedule.split_ascii_whitespace().collect();
+    let fields: Vec<&str> = schedule
+        .split(SEPARATORS)
+        .filter(|f| !f.is_empty())
+        .collect();
     match fields.as_slice() {
         f if f.len() > 5 => Err(SCHEDULE_SECONDS_MSG),
         [_, _, _, _, _] => Ok(()),

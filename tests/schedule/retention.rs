@@ -58,7 +58,7 @@ async fn retention_deletes_exactly_the_right_children_never_a_running_one() {
     );
     let st = schedule_status(&h, &path);
     assert_eq!((st.kept_succeeded, st.kept_failed), (Some(2), Some(1)));
-    assert_eq!(st.active, ["hourly-202611280800"]);
+    assert_eq!(active(&st), ["hourly-202611280800"]);
     let note = event_note(&h, "hourly", "RetentionDeleted");
     assert_eq!(
         note,

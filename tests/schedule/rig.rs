@@ -157,3 +157,8 @@ pub fn edit_spec(h: &Harness, path: &str, edit: impl FnOnce(&mut Value)) {
 pub fn dcs_schedule(schedule: &str, instance: &str) -> Value {
     json!({"schedule": schedule, "template": {"dcsBackup": {"instanceId": instance}}})
 }
+
+/// Names in `status.active`.
+pub fn active(st: &BackupScheduleStatus) -> Vec<String> {
+    st.active.iter().map(|r| r.name.clone()).collect()
+}

@@ -8,8 +8,8 @@ use super::children::ChildView;
 use super::planner::{Action, Plan, SkipReason};
 use super::retention::Verdict;
 use crate::controller::decide::EventNote;
-use crate::crd::BackupScheduleStatus;
 use crate::crd::cron::CronSchedule;
+use crate::crd::{BackupScheduleStatus, LocalObjectRef};
 
 /// Condition types.
 pub const READY: &str = "Ready";
@@ -106,7 +106,10 @@ pub fn next(i: &Inputs<'_>) -> BackupScheduleStatus {
         .map(|c| c.name.clone())
         .collect();
     active.sort();
-    s.active = active;
+    s.active = active
+        .into_iter()
+        .map(|name| LocalObjectRef { name })
+        .collect();
     s.kept_succeeded = Some(count(i.verdict.kept_succeeded));
     s.kept_failed = Some(count(i.verdict.kept_failed));
     let (ready, why, message) = match (i.plan.action, i.plan.next) {
