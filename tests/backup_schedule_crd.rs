@@ -316,3 +316,21 @@ proptest! {
         prop_assert_eq!(cel, rust);
     }
 }
+
+#[test]
+fn the_examples_pass_the_api_server_and_the_controller() {
+    let path = format!(
+        "{}/examples/backupschedule.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let docs: Vec<&str> = text.split("\n---\n").collect();
+    assert_eq!(docs.len(), 3, "one per service");
+    for doc in docs {
+        let mut obj: Value = serde_saphyr::from_str(doc).unwrap();
+        obj["metadata"]["namespace"] = json!("prod");
+        let api = apiserver_errors(&schema_of(KIND), &obj, None);
+        assert!(api.is_empty(), "{}: {api:?}", obj["metadata"]["name"]);
+        assert!(rust_errors(&obj).is_empty(), "{}", obj["metadata"]["name"]);
+    }
+}

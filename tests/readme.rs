@@ -34,6 +34,7 @@ fn example_manifests_are_the_files_in_examples() {
         "dcsrestore.yaml",
         "ddsbackup.yaml",
         "taurusdbbackup.yaml",
+        "backupschedule.yaml",
     ] {
         let body = read(&format!("examples/{file}"));
         assert!(
@@ -94,6 +95,26 @@ fn every_condition_reason_is_explained() {
     }
     // Adopted is an event, never a condition reason.
     row(&readme, &format!("| `{}` |", reason::ADOPTED));
+}
+
+#[test]
+fn every_schedule_reason_and_event_is_explained() {
+    use hwcloud_backup_operator::controller::backup_schedule::status::{event, reason};
+    let readme = readme();
+    for r in [
+        reason::SCHEDULED,
+        reason::SUSPENDED,
+        reason::INVALID_SPEC,
+        reason::DCS_BACKUP_CAP,
+        event::BACKUP_SCHEDULED,
+        event::RUN_SKIPPED,
+        event::MISSED_RUNS_SKIPPED,
+        event::RETENTION_DELETED,
+        event::NAME_TAKEN,
+        event::INVALID_SPEC,
+    ] {
+        row(&readme, &format!("| `{r}` |"));
+    }
 }
 
 #[test]
