@@ -525,6 +525,47 @@ mod tests {
     }
 
     #[test]
+    fn schedule_series_follow_the_schedules() {
+        let m = Metrics::new();
+        let figures = ScheduleFigures {
+            next_run: Some(200),
+            last_run: Some(100),
+            last_success: Some(150),
+            kept_succeeded: 7,
+            kept_failed: 1,
+        };
+        m.set_schedule("a", "nightly", &figures);
+        m.set_schedule("b", "hourly", &figures);
+        let text = m.encode();
+        let next = r#"hwcloud_backup_schedule_next_run_timestamp_seconds{namespace="a",schedule="nightly"}"#;
+        assert_eq!(line_value(&text, next), 200.0);
+        assert_eq!(
+            line_value(
+                &text,
+                r#"hwcloud_backup_schedule_kept_backups{namespace="a",schedule="nightly",phase="Succeeded"}"#
+            ),
+            7.0
+        );
+        // Suspended: no next run, so no series an alert could compare against.
+        m.set_schedule(
+            "a",
+            "nightly",
+            &ScheduleFigures {
+                next_run: None,
+                ..figures.clone()
+            },
+        );
+        assert!(!m.encode().contains(next));
+        // A deleted schedule's series go; the others stay.
+        m.retain_schedules(&HashSet::from([("b".to_string(), "hourly".to_string())]));
+        let text = m.encode();
+        assert!(!text.contains(r#"schedule="nightly""#), "{text}");
+        assert!(text.contains(r#"schedule="hourly""#));
+        m.forget_schedule("b", "hourly");
+        assert!(!m.encode().contains("schedule=\""));
+    }
+
+    #[test]
     fn timer_records_elapsed_time_on_drop() {
         let m = Metrics::new();
         let t = m.reconcile_timer("ddsbackup");

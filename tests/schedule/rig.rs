@@ -83,6 +83,24 @@ pub async fn step(h: &Harness, path: &str) -> Option<Duration> {
     try_step(h, path).await.expect("reconcile succeeds")
 }
 
+/// One reconcile of `obj` (as the cache holds it, maybe stale) with a controller context that lives
+/// across reconciles.
+pub async fn step_as(sctx: &ScheduleContext, obj: &Value) -> Option<Duration> {
+    let obj: BackupSchedule = serde_json::from_value(obj.clone()).expect("deserialises");
+    reconcile_once(&obj, sctx)
+        .await
+        .expect("reconcile succeeds")
+}
+
+/// Events published (created, or repeated as a series) so far.
+pub fn publications(h: &Harness) -> usize {
+    h.api
+        .calls()
+        .iter()
+        .filter(|c| c.path.contains("/events"))
+        .count()
+}
+
 pub async fn try_step(
     h: &Harness,
     path: &str,

@@ -267,6 +267,39 @@ async fn after_days_down_one_catch_up_run_named_after_the_latest_time() {
 }
 
 #[tokio::test]
+async fn a_lagging_cache_does_not_settle_a_run_twice_nor_repeat_its_events() {
+    use hwcloud_backup_operator::controller::backup_schedule::reconcile::ScheduleContext;
+    let mut h = Harness::new().await;
+    let path = put_schedule(
+        &h,
+        "nightly",
+        "2026-11-01T12:00:00Z",
+        dcs_schedule("0 2 * * *", "redis-1"),
+        json!({}),
+    );
+    put_status(
+        &h,
+        &path,
+        json!({"lastScheduleTime": "2026-11-24T02:00:00Z"}),
+    );
+    set_now(&mut h, "2026-11-28T02:20:00Z");
+    let sctx = ScheduleContext::new(h.ctx.clone());
+    let stale = h.api.get(&path).unwrap();
+    step_as(&sctx, &stale).await;
+    let events = publications(&h);
+    assert_eq!(events, 2, "BackupScheduled and MissedRunsSkipped");
+    // Woken by the child's creation, the controller still holds the schedule as it was before its
+    // own status write.
+    step_as(&sctx, &stale).await;
+    assert_eq!(
+        publications(&h),
+        events,
+        "no event again, not even as a series"
+    );
+    assert_eq!(dcs_children(&h).len(), 1);
+}
+
+#[tokio::test]
 async fn past_the_deadline_nothing_runs_and_the_skip_is_recorded() {
     let mut h = Harness::new().await;
     let path = put_schedule(
