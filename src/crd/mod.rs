@@ -1,4 +1,5 @@
-//! The user-facing API: the four custom resources, their shared types, and CRD YAML generation.
+//! The user-facing API: the four backup and restore kinds, `BackupSchedule`, their shared types, and CRD
+//! YAML generation.
 
 pub mod backup_schedule;
 pub mod common;
