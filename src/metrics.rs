@@ -164,6 +164,14 @@ impl ScheduleMetrics {
             .remove(&(labels.namespace, labels.schedule));
     }
 
+    fn clear(&self) {
+        self.next_run.clear();
+        self.last_run.clear();
+        self.last_success.clear();
+        self.kept.clear();
+        self.known_set().clear();
+    }
+
     fn known_set(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String)>> {
         self.known.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -313,6 +321,14 @@ impl Metrics {
     pub fn backup_succeeded(&self, kind: &'static str, unix_secs: i64) {
         let gauge = self.last_success.get_or_create(&KindLabels { kind });
         gauge.inner().fetch_max(unix_secs, Ordering::Relaxed);
+    }
+
+    /// Forgets what only the leader reports (resources by phase, the newest success): a standby that
+    /// kept exporting its last values would double the counts and keep alerts on stale data.
+    pub fn clear_leader_gauges(&self) {
+        self.resources.clear();
+        self.last_success.clear();
+        self.schedules.clear();
     }
 
     /// Sets a schedule's series; a time that is `None` (no next run while suspended) removes its series.

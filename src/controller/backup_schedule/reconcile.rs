@@ -193,6 +193,8 @@ impl Run<'_> {
             ..PostParams::default()
         };
         let ctx = &self.sctx.ctx;
+        // A replica that no longer leads makes no backups (nor deletes any, below).
+        ctx.fence.check()?;
         match api.create(&params, &make::<K>(self.s, template, at)).await {
             Ok(child) => {
                 children.push(view(&child));
@@ -242,6 +244,9 @@ impl Run<'_> {
         });
         let verdict = retention::apply(children, policy.as_ref(), self.now);
         let mut deleted = Vec::new();
+        if !verdict.delete.is_empty() {
+            self.sctx.ctx.fence.check()?;
+        }
         for name in &verdict.delete {
             match api.delete(name, &DeleteParams::default()).await {
                 Ok(_) => deleted.push(name.clone()),
