@@ -579,6 +579,11 @@ mod tests {
         assert!(text.contains(r#"schedule="hourly""#));
         m.forget_schedule("b", "hourly");
         assert!(!m.encode().contains("schedule=\""));
+        // A replica that steps down stops reporting schedules (only the leader knows them).
+        m.set_schedule("a", "nightly", &figures);
+        m.clear_leader_gauges();
+        assert!(!m.encode().contains("schedule=\""));
+        m.retain_schedules(&HashSet::new());
     }
 
     #[test]

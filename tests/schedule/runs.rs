@@ -455,3 +455,58 @@ async fn a_dcs_keep_last_above_20_is_accepted_with_a_warning_condition() {
     step(&h, &path).await;
     assert_eq!(condition(&schedule_status(&h, &path), "Warning"), None);
 }
+
+#[tokio::test]
+async fn a_replica_that_lost_the_lease_creates_and_deletes_nothing() {
+    use hwcloud_backup_operator::fence::{Fence, Renewals};
+    use std::sync::Arc;
+    let mut h = Harness::new().await;
+    let mut spec = dcs_schedule("0 * * * *", "redis-1");
+    spec["retention"] = json!({"keepLast": 1});
+    let path = put_schedule(&h, "hourly", "2026-11-28T00:30:00Z", spec, json!({}));
+    put_status(
+        &h,
+        &path,
+        json!({"lastScheduleTime": "2026-11-28T02:00:00Z"}),
+    );
+    put_child(
+        &h,
+        "DcsBackup",
+        "dcsbackups",
+        "hourly",
+        "2026-11-28T01:00:00Z",
+        Some("Succeeded"),
+    );
+    put_child(
+        &h,
+        "DcsBackup",
+        "dcsbackups",
+        "hourly",
+        "2026-11-28T02:00:00Z",
+        Some("Succeeded"),
+    );
+    let (leading, rx) = tokio::sync::watch::channel(false);
+    let fence = Fence::lease(rx, Renewals::default(), Duration::from_secs(60));
+    Arc::get_mut(&mut h.ctx).unwrap().fence = fence.clone();
+    // Nothing due, but retention would delete the 01:00 child.
+    set_now(&mut h, "2026-11-28T02:30:00Z");
+    let err = try_step(&h, &path).await.unwrap_err();
+    assert_eq!(err.reason(), "Fenced", "{err}");
+    // A run is due.
+    set_now(&mut h, "2026-11-28T03:00:05Z");
+    Arc::get_mut(&mut h.ctx).unwrap().fence = fence;
+    let err = try_step(&h, &path).await.unwrap_err();
+    assert_eq!(err.reason(), "Fenced", "{err}");
+    assert_eq!(
+        dcs_children(&h),
+        ["hourly-202611280100", "hourly-202611280200"],
+        "no run, no retention"
+    );
+    drop(leading);
+    Arc::get_mut(&mut h.ctx).unwrap().fence = Fence::open();
+    step(&h, &path).await;
+    assert_eq!(
+        dcs_children(&h),
+        ["hourly-202611280200", "hourly-202611280300"]
+    );
+}
