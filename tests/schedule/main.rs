@@ -9,6 +9,7 @@ mod harness;
 
 mod rig;
 
+mod catchup;
 mod controllers;
 mod retention;
 mod runs;
