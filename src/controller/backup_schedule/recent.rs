@@ -39,6 +39,12 @@ impl RecentSchedules {
         }
     }
 
+    /// Drops the entries of schedules that no longer exist (UIDs not in `present`).
+    pub fn retain(&self, present: &std::collections::HashSet<String>) {
+        let mut w = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        w.retain(|uid, _| present.contains(uid));
+    }
+
     pub fn len(&self) -> usize {
         self.written.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
@@ -70,5 +76,14 @@ mod tests {
         let caught_up = ran("2026-11-28T02:00:00Z");
         assert_eq!(r.freshest("u", caught_up.clone()), caught_up);
         assert!(r.is_empty());
+    }
+
+    #[test]
+    fn deleted_schedules_are_forgotten() {
+        let r = RecentSchedules::default();
+        r.remember("gone", &ran("2026-11-28T02:00:00Z"));
+        r.remember("here", &ran("2026-11-28T02:00:00Z"));
+        r.retain(&["here".to_string()].into());
+        assert_eq!(r.len(), 1);
     }
 }

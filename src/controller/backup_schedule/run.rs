@@ -22,7 +22,6 @@ use crate::controller::error::Error;
 use crate::controller::runner::{RunOptions, Shutdown};
 use crate::crd::backup_schedule::SCHEDULE_LABEL;
 use crate::crd::{BackupSchedule, DcsBackup, DdsBackup, TaurusDbBackup};
-use crate::metrics::Metrics;
 
 type Guarded = DeserializeGuard<BackupSchedule>;
 
@@ -106,7 +105,7 @@ where
     Some(ObjectRef::new(name).within(&ns))
 }
 
-/// Removes the metrics of deleted schedules (from the caches: no API calls).
+/// Forgets deleted schedules (from the caches: no API calls).
 async fn housekeeping(stores: Vec<Store<Guarded>>, sctx: Arc<ScheduleContext>, shutdown: Shutdown) {
     let mut tick = tokio::time::interval(Duration::from_secs(15));
     let mut shutdown = std::pin::pin!(shutdown);
@@ -115,17 +114,20 @@ async fn housekeeping(stores: Vec<Store<Guarded>>, sctx: Arc<ScheduleContext>, s
             _ = tick.tick() => {}
             _ = &mut shutdown => return,
         }
-        retain_present(&stores, &sctx.ctx.metrics);
+        retain_present(&stores, &sctx);
     }
 }
 
-fn retain_present(stores: &[Store<Guarded>], metrics: &Metrics) {
-    let present: HashSet<(String, String)> = stores
+/// Forgets the series and remembered statuses of schedules that are gone.
+fn retain_present(stores: &[Store<Guarded>], sctx: &ScheduleContext) {
+    let schedules: Vec<Arc<Guarded>> = stores.iter().flat_map(|s| s.state()).collect();
+    let names: HashSet<(String, String)> = schedules
         .iter()
-        .flat_map(|s| s.state())
         .map(|g| (g.namespace().unwrap_or_default(), g.name_any()))
         .collect();
-    metrics.retain_schedules(&present);
+    sctx.ctx.metrics.retain_schedules(&names);
+    let uids: HashSet<String> = schedules.iter().filter_map(|g| g.uid()).collect();
+    sctx.recent.retain(&uids);
 }
 
 /// An object that does not deserialise (e.g. written past the schema) is reported, never retried in a loop.
