@@ -28,6 +28,9 @@ use prometheus_client::{
     registry::{Registry, Unit},
 };
 
+mod series;
+use series::NamingRegistry;
+
 /// Prefix of every metric name.
 pub const PREFIX: &str = "hwcloud_backup";
 /// Content type of [`Metrics::encode`]'s output.
@@ -93,6 +96,8 @@ pub struct Metrics {
     last_success: Family<KindLabels, Gauge>,
     leader: Gauge,
     schedules: ScheduleMetrics,
+    /// Every series name a scrape can carry (see [`Metrics::series_names`]).
+    series: Vec<String>,
 }
 
 impl Default for Metrics {
@@ -103,7 +108,7 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix(PREFIX);
+        let mut registry = NamingRegistry::with_prefix(PREFIX);
         let reconciles = Family::<ControllerLabels, Counter>::default();
         let reconcile_errors = Family::<ErrorLabels, Counter>::default();
         let reconcile_duration =
@@ -158,8 +163,10 @@ impl Metrics {
         let schedules = ScheduleMetrics::default();
         schedules.register(&mut registry);
 
+        let (registry, series) = registry.finish();
         Self {
             registry,
+            series,
             reconciles,
             reconcile_errors,
             reconcile_duration,
@@ -170,6 +177,12 @@ impl Metrics {
             leader,
             schedules,
         }
+    }
+
+    /// Every series name `/metrics` can carry (`_total` of counters, `_bucket`/`_sum`/`_count` of histograms),
+    /// also those without a sample yet, which the encoded text leaves out.
+    pub fn series_names(&self) -> &[String] {
+        &self.series
     }
 
     /// Counts a reconciliation and returns a guard that records its duration when dropped.
@@ -396,6 +409,11 @@ mod tests {
             1_700_000_100.0
         );
         assert_eq!(line_value(&text, "hwcloud_backup_leader "), 1.0);
+        // The chart's alerts and dashboard are checked against series_names(): it lists every encoded series.
+        let samples = text.lines().filter(|l| !l.starts_with('#'));
+        for name in samples.filter_map(|l| l.split(['{', ' ']).next()) {
+            assert!(m.series_names().iter().any(|s| s == name), "{name}");
+        }
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::{family::Family, gauge::Gauge};
-use prometheus_client::registry::{Registry, Unit};
+use prometheus_client::registry::Unit;
+
+use super::series::NamingRegistry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ScheduleLabels {
@@ -43,7 +45,7 @@ pub(super) struct ScheduleMetrics {
 }
 
 impl ScheduleMetrics {
-    pub(super) fn register(&self, registry: &mut Registry) {
+    pub(super) fn register(&self, registry: &mut NamingRegistry) {
         registry.register_with_unit(
             "schedule_next_run_timestamp",
             "Unix time of a BackupSchedule's next run (absent while suspended or invalid)",
