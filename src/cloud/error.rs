@@ -254,6 +254,9 @@ const TERMINAL_CODES: &[&str] = &[
 const SCOPED_CODES: &[(&str, &str, &str, ErrorClass)] = &[
     ("dcs", "delete_backup", "DCS.4031", ErrorClass::NotFound),
     ("dcs", "delete_backup", "111400031", ErrorClass::NotFound),
+    // DDS answers a restore "invalid request for the current state" while the instance is busy
+    // with something else (restore-and-schedule.md A.4): wait, as for the other busy codes.
+    ("dds", "create_restore", "DBS.280042", ErrorClass::Busy),
 ];
 
 /// Classifies the error a `service` call named `operation` got: codes scoped to that call first,
