@@ -29,6 +29,8 @@ impl Shared {
             dcs_restores: Vec::new(),
             db_backups: Vec::new(),
             jobs: Vec::new(),
+            db_restores: Vec::new(),
+            restore_windows: HashMap::new(),
             calls: Vec::new(),
         };
         Self {
@@ -157,6 +159,10 @@ impl DbBackup {
 pub(crate) enum JobKind {
     CreateBackup,
     DeleteBackup,
+    /// An in-place restore; `pitr` for a point in time, else from a backup.
+    Restore {
+        pitr: bool,
+    },
 }
 
 /// A DDS or TaurusDB job.
@@ -171,6 +177,32 @@ pub(crate) struct Job {
 }
 
 impl Job {
+    /// The job's `name`. DDS restore names are documented (restore-and-schedule.md A.4); the
+    /// backup names and the TaurusDB restore name (undocumented) are the simulator's own.
+    pub fn name(&self) -> &'static str {
+        match (self.kind, self.service) {
+            (JobKind::CreateBackup, _) => "Create backup",
+            (JobKind::DeleteBackup, _) => "Delete backup",
+            (JobKind::Restore { pitr: false }, DbService::Dds) => {
+                "MongodbRestoreData2CurrentInstance"
+            }
+            (JobKind::Restore { pitr: true }, DbService::Dds) => "MongodbPitr2CurrentInstance",
+            (JobKind::Restore { .. }, DbService::Taurus) => "RestoreGaussDBforMySQLInstance",
+        }
+    }
+
+    /// Whether it occupies its instance now (a backup or a restore still running).
+    pub fn occupies(&self, now: Instant) -> Option<Busy> {
+        if self.timeline.done(now) {
+            return None;
+        }
+        match self.kind {
+            JobKind::CreateBackup => Some(Busy::BackingUp),
+            JobKind::Restore { .. } => Some(Busy::Restoring),
+            JobKind::DeleteBackup => None,
+        }
+    }
+
     /// `Pending` is a TaurusDB-only state (a delayed task); DDS jobs start `Running`.
     pub fn status(&self, now: Instant) -> &'static str {
         match self.timeline.phase(now) {
@@ -180,6 +212,17 @@ impl Job {
             Phase::Done => "Completed",
         }
     }
+}
+
+/// What a DDS/TaurusDB restore restores (its job is in `Store::jobs`).
+#[derive(Debug, Clone)]
+pub(crate) struct DbRestore {
+    pub service: DbService,
+    pub job_id: String,
+    pub target: String,
+    pub source_instance: String,
+    pub backup_id: Option<String>,
+    pub restore_time_ms: Option<i64>,
 }
 
 /// An issued IAM token; `project_id` is `None` for unscoped (domain) tokens.
@@ -240,6 +283,9 @@ pub(crate) struct Store {
     pub dcs_restores: Vec<DcsRestore>,
     pub db_backups: Vec<DbBackup>,
     pub jobs: Vec<Job>,
+    pub db_restores: Vec<DbRestore>,
+    /// Restorable windows set for an instance (ms since the epoch); others get the default.
+    pub restore_windows: HashMap<String, Vec<(i64, i64)>>,
     pub calls: Vec<SimCall>,
 }
 
@@ -263,14 +309,12 @@ impl Store {
         }
     }
 
-    /// One backup job per DDS/TaurusDB instance at a time.
-    pub fn db_busy(&self, service: DbService, instance_id: &str, now: Instant) -> bool {
-        self.jobs.iter().any(|j| {
-            j.service == service
-                && j.kind == JobKind::CreateBackup
-                && j.instance_id == instance_id
-                && !j.timeline.done(now)
-        })
+    /// One backup or restore per DDS/TaurusDB instance at a time: what runs on it, if anything.
+    pub fn db_busy(&self, service: DbService, instance_id: &str, now: Instant) -> Option<Busy> {
+        self.jobs
+            .iter()
+            .filter(|j| j.service == service && j.instance_id == instance_id)
+            .find_map(|j| j.occupies(now))
     }
 
     pub fn sim_backups(&self, now: Instant) -> Vec<SimBackup> {
@@ -304,19 +348,34 @@ impl Store {
     }
 
     pub fn sim_restores(&self, now: Instant) -> Vec<SimRestore> {
-        self.dcs_restores
-            .iter()
-            .map(|r| SimRestore {
-                service: "dcs",
-                instance_id: r.instance_id.clone(),
-                restore_id: r.id.clone(),
-                backup_id: r.backup_id.clone(),
-                remark: r.remark.clone(),
-                status: r.status(now).into(),
-                created_at: r.timeline.started,
-                completed_at: r.timeline.completed_at(now),
+        let dcs = self.dcs_restores.iter().map(|r| SimRestore {
+            service: "dcs",
+            instance_id: r.instance_id.clone(),
+            restore_id: r.id.clone(),
+            backup_id: r.backup_id.clone(),
+            remark: r.remark.clone(),
+            status: r.status(now).into(),
+            created_at: r.timeline.started,
+            completed_at: r.timeline.completed_at(now),
+            source_instance_id: r.instance_id.clone(),
+            restore_time_ms: None,
+        });
+        let db = self.db_restores.iter().filter_map(|r| {
+            let job = self.jobs.iter().find(|j| j.id == r.job_id)?;
+            Some(SimRestore {
+                service: r.service.as_str(),
+                instance_id: r.target.clone(),
+                restore_id: r.job_id.clone(),
+                backup_id: r.backup_id.clone().unwrap_or_default(),
+                remark: String::new(),
+                status: job.status(now).into(),
+                created_at: job.timeline.started,
+                completed_at: job.timeline.completed_at(now),
+                source_instance_id: r.source_instance.clone(),
+                restore_time_ms: r.restore_time_ms,
             })
-            .collect()
+        });
+        dcs.chain(db).collect()
     }
 }
 
