@@ -5,3 +5,4 @@ mod db;
 mod dcs;
 mod faults;
 mod helper;
+mod restore;
