@@ -13,7 +13,8 @@ mod harness;
 macro_rules! each_kind {
     ($scenario:ident) => {
         each_kind!($scenario: dcs_backup DcsBackup, dcs_restore DcsRestore,
-            dds_backup DdsBackup, taurusdb_backup TaurusDbBackup);
+            dds_backup DdsBackup, taurusdb_backup TaurusDbBackup,
+            dds_restore DdsRestore, taurusdb_restore TaurusDbRestore);
     };
     ($scenario:ident: $($test:ident $kind:ident),+) => {
         mod $scenario {
@@ -32,6 +33,24 @@ macro_rules! each_backup_kind {
     ($scenario:ident) => {
         each_kind!($scenario: dcs_backup DcsBackup, dds_backup DdsBackup,
             taurusdb_backup TaurusDbBackup);
+    };
+}
+
+/// [`each_kind`] for the kinds whose interrupted create is found in the cloud afterwards: by the
+/// marker their objects carry, or (DdsRestore) in the DDS job list. TaurusDB lists no restore job.
+macro_rules! each_findable_kind {
+    ($scenario:ident) => {
+        each_kind!($scenario: dcs_backup DcsBackup, dcs_restore DcsRestore,
+            dds_backup DdsBackup, taurusdb_backup TaurusDbBackup, dds_restore DdsRestore);
+    };
+}
+
+/// [`each_kind`] for the kinds that create again when an interrupted create left nothing in the
+/// cloud; the DDS/TaurusDB restores never do (`tests/reconcile/db_restore_once.rs`).
+macro_rules! each_recreating_kind {
+    ($scenario:ident) => {
+        each_kind!($scenario: dcs_backup DcsBackup, dcs_restore DcsRestore,
+            dds_backup DdsBackup, taurusdb_backup TaurusDbBackup);
     };
 }
 
