@@ -304,18 +304,13 @@ pub async fn search<K: RestoreKind>(
         Err(e) => return Err(e),
     };
     let target = obj.instance_id();
-    let mut candidates: Vec<ListedJob> = jobs
-        .into_iter()
-        .filter(|j| j.name.eq_ignore_ascii_case(name))
-        .filter(|j| j.instance_id.as_deref() == Some(target))
-        .filter(|j| j.created.is_some_and(|c| c >= since))
-        .collect();
-    match candidates.len() {
+    let mut found = candidates(jobs, name, target, since);
+    match found.len() {
         0 | 1 => Ok(Search::Listed(
-            candidates.pop().map(adopted).into_iter().collect(),
+            found.pop().map(adopted).into_iter().collect(),
         )),
         n => {
-            let ids: Vec<&str> = candidates.iter().map(|j| j.id.as_str()).collect();
+            let ids: Vec<&str> = found.iter().map(|j| j.id.as_str()).collect();
             Ok(Search::Impossible(format!(
                 "{n} {name} jobs of instance {target} were created since {since} ({}), and which \
                  one is this resource's cannot be told",
@@ -323,6 +318,21 @@ pub async fn search<K: RestoreKind>(
             )))
         }
     }
+}
+
+/// The jobs that may be the restore's: named `name`, of instance `target` (a job without an
+/// instance or a creation time is not), created at or after `since`.
+pub fn candidates(
+    jobs: Vec<ListedJob>,
+    name: &str,
+    target: &str,
+    since: Timestamp,
+) -> Vec<ListedJob> {
+    jobs.into_iter()
+        .filter(|j| j.name.eq_ignore_ascii_case(name))
+        .filter(|j| j.instance_id.as_deref() == Some(target))
+        .filter(|j| j.created.is_some_and(|c| c >= since))
+        .collect()
 }
 
 fn adopted(job: ListedJob) -> Found {
@@ -375,5 +385,91 @@ impl DbService {
             Self::Dds => cloud.dds().restore_windows(instance, day).await,
             Self::Taurus => cloud.taurus().restore_windows(instance, day).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str, name: &str, instance: Option<&str>, created: Option<&str>) -> ListedJob {
+        ListedJob {
+            id: id.into(),
+            name: name.into(),
+            instance_id: instance.map(str::to_string),
+            status: "Running".into(),
+            progress: None,
+            fail_reason: None,
+            created: created.map(|c| c.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn only_a_restore_job_of_the_instance_created_since_the_request_is_a_candidate() {
+        let name = "MongodbRestoreData2CurrentInstance";
+        let since: Timestamp = "2026-01-02T03:04:00Z".parse().unwrap();
+        let jobs = vec![
+            job("ours", name, Some("i1"), Some("2026-01-02T03:04:00Z")),
+            job("earlier", name, Some("i1"), Some("2026-01-02T03:03:59Z")),
+            job(
+                "other-instance",
+                name,
+                Some("i2"),
+                Some("2026-01-02T03:05:00Z"),
+            ),
+            job(
+                "pitr",
+                "MongodbPitr2CurrentInstance",
+                Some("i1"),
+                Some("2026-01-02T03:05:00Z"),
+            ),
+            job("no-instance", name, None, Some("2026-01-02T03:05:00Z")),
+            job("no-time", name, Some("i1"), None),
+            job(
+                "lowercase",
+                &name.to_lowercase(),
+                Some("i1"),
+                Some("2026-01-02T03:06:00Z"),
+            ),
+        ];
+        let ids: Vec<String> = candidates(jobs, name, "i1", since)
+            .into_iter()
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(ids, ["ours", "lowercase"]);
+    }
+
+    #[test]
+    fn the_message_for_a_time_outside_the_windows_lists_the_nearest() {
+        let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+        let w = |a: &str, b: &str| RestoreWindow {
+            start: t(a),
+            end: t(b),
+        };
+        let day = jiff::civil::date(2026, 1, 2);
+        let windows = [
+            w("2026-01-02T00:00:00Z", "2026-01-02T01:00:00Z"),
+            w("2026-01-02T02:00:00Z", "2026-01-02T03:00:00Z"),
+            w("2026-01-02T05:00:00Z", "2026-01-02T06:00:00Z"),
+            w("2026-01-02T20:00:00Z", "2026-01-02T21:00:00Z"),
+        ];
+        let msg = outside_windows(t("2026-01-02T04:00:00.5Z"), "i1", day, &windows);
+        assert!(
+            msg.starts_with("restoreTime 2026-01-02T04:00:00.5Z lies outside"),
+            "{msg}"
+        );
+        assert!(
+            msg.ends_with(
+                "nearest: 2026-01-02T00:00:00Z to 2026-01-02T01:00:00Z, \
+                 2026-01-02T02:00:00Z to 2026-01-02T03:00:00Z, 2026-01-02T05:00:00Z to \
+                 2026-01-02T06:00:00Z"
+            ),
+            "the three nearest, in order: {msg}"
+        );
+        let none = outside_windows(t("2026-01-02T04:00:00Z"), "i1", day, &[]);
+        assert!(
+            none.contains("no restorable window for instance i1 on 2026-01-02"),
+            "{none}"
+        );
     }
 }

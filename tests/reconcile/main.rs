@@ -65,6 +65,8 @@ mod cleanup;
 mod controllers;
 mod create;
 mod credentials;
+mod db_restore;
+mod db_restore_once;
 mod deletion;
 mod events;
 mod faults;
