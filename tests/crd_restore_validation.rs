@@ -133,3 +133,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_restore_examples_pass_every_rule() {
+    for (file, kind) in [
+        ("ddsrestore.yaml", "DdsRestore"),
+        ("taurusdbrestore.yaml", "TaurusDbRestore"),
+    ] {
+        let path = format!("{}/examples/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let obj: Value = serde_saphyr::from_str(&text).unwrap();
+        let api = apiserver_errors(&schema_of(kind), &obj, None);
+        assert!(api.is_empty(), "{file}: {api:?}");
+        let rust = match kind {
+            "DdsRestore" => support::rust_errors::<DdsRestore>(&obj),
+            _ => support::rust_errors::<TaurusDbRestore>(&obj),
+        };
+        assert_eq!(rust, Some(vec![]), "{file}");
+    }
+}
