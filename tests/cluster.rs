@@ -11,11 +11,15 @@ mod env;
 
 use env::{Controllers, Env, MANAGER};
 use hwcloud_backup_operator::controller::context::FINALIZER;
+use hwcloud_backup_operator::crd::restore_rules::{
+    EXACTLY_ONE_SOURCE_MSG, RESTORE_TIME_MSG, SOURCE_INSTANCE_MSG,
+};
 use hwcloud_backup_operator::crd::rules::{
     BACKUP_NAME_MSG, EXACTLY_ONE_BACKUP_MSG, IMMUTABLE_MSG, TIMEOUT_RANGE_MSG,
 };
 use hwcloud_backup_operator::crd::{
-    BackupResource, DcsBackup, DcsRestore, DdsBackup, OperationStatus, Phase, TaurusDbBackup,
+    BackupResource, DcsBackup, DcsRestore, DdsBackup, DdsRestore, OperationStatus, Phase,
+    TaurusDbBackup, TaurusDbRestore,
 };
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
@@ -29,6 +33,23 @@ async fn examples_succeed_and_delete_policy_is_honoured() {
         let restore: DcsRestore = env.apply_example("dcsrestore.yaml").await;
         let dds: DdsBackup = env.apply_example("ddsbackup.yaml").await;
         let taurus: TaurusDbBackup = env.apply_example("taurusdbbackup.yaml").await;
+        let dds_restore: DdsRestore = env.apply_example("ddsrestore.yaml").await;
+        let taurus_restore: TaurusDbRestore = env.apply_example("taurusdbrestore.yaml").await;
+        // A point-in-time restore of the same DDS instance: it queues behind the other operations.
+        let at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+        let pitr = resource(
+            "DdsRestore",
+            "catalog-db-pitr",
+            json!({"instanceId": dds.spec.instance_id, "restoreTime": at.to_string()}),
+        );
+        env.api::<DdsRestore>()
+            .patch(
+                "catalog-db-pitr",
+                &PatchParams::apply(MANAGER),
+                &Patch::Apply(&pitr),
+            )
+            .await
+            .expect("a point-in-time DdsRestore is accepted");
         assert!(
             restore.spec.backup_ref.is_some(),
             "the restore example names its DcsBackup"
@@ -41,8 +62,26 @@ async fn examples_succeed_and_delete_policy_is_honoured() {
         let taurus: TaurusDbBackup =
             succeeded(&env, &taurus.name_any(), "taurusdbbackups", "BackupID").await;
 
-        // The restore restored the very backup its DcsBackup made.
+        let dds_restore: DdsRestore =
+            db_restored(&env, &dds_restore.name_any(), "ddsrestores").await;
+        let taurus_restore: TaurusDbRestore =
+            db_restored(&env, &taurus_restore.name_any(), "taurusdbrestores").await;
+        let pitr: DdsRestore = db_restored(&env, "catalog-db-pitr", "ddsrestores").await;
+
+        // The restores restored the very backups their backup resources made, or the time asked.
         assert_eq!(status(&restore).backup_id, status(&backup).backup_id);
+        assert_eq!(status(&dds_restore).backup_id, status(&dds).backup_id);
+        assert_eq!(status(&taurus_restore).backup_id, status(&taurus).backup_id);
+        let ms = jiff::Timestamp::from_millisecond(at.as_millisecond()).unwrap();
+        assert_eq!(status(&pitr).restore_time, Some(ms.to_string()));
+        for (kind, name) in [
+            ("DdsRestore", dds_restore.name_any()),
+            ("TaurusDbRestore", taurus_restore.name_any()),
+            ("DdsRestore", pitr.name_any()),
+        ] {
+            env.wait_events(kind, &name, &["RestoreStarted", "RestoreSucceeded"])
+                .await;
+        }
         env.wait_events(
             "DcsBackup",
             &backup.name_any(),
@@ -80,6 +119,8 @@ async fn examples_succeed_and_delete_policy_is_honoured() {
         assert_eq!(count("dcs", "create_restore"), 1);
         assert_eq!(count("dds", "create_backup"), 1);
         assert_eq!(count("taurus", "create_backup"), 1);
+        assert_eq!(count("dds", "create_restore"), 2, "one per DdsRestore");
+        assert_eq!(count("taurus", "create_restore"), 1);
         // Each cloud object carries the marker derived from its resource's UID.
         let dcs_backup = env
             .sim
@@ -138,7 +179,10 @@ async fn succeeded<K: BackupResource>(env: &Env, name: &str, plural: &str, id_co
     assert!(id.is_some(), "{name}: no {id_column} in {st:?}");
     let row = env.table_row(plural, name).await;
     let columns: Vec<&str> = row.keys().map(String::as_str).collect();
-    let mut want = vec!["Age", "Instance", "Name", "Phase", "Size", id_column];
+    // The API server sends every column, `-o wide` ones (priority 1, here `Bytes`) included.
+    let mut want = vec![
+        "Age", "Bytes", "Instance", "Name", "Phase", "Size", id_column,
+    ];
     want.sort_unstable();
     assert_eq!(columns, want, "{row:?}");
     assert_eq!(row["Name"], json!(name));
@@ -146,7 +190,41 @@ async fn succeeded<K: BackupResource>(env: &Env, name: &str, plural: &str, id_co
     assert_eq!(row["Instance"], json!(obj.instance_id()));
     assert_eq!(row[id_column], json!(id));
     // A missing value prints as an empty cell (null), e.g. a restore, which has no size.
-    assert_eq!(row["Size"], json!(st.size_bytes), "{row:?}");
+    assert_eq!(row["Bytes"], json!(st.size_bytes), "{row:?}");
+    assert_eq!(row["Size"], json!(st.size), "{row:?}");
+    obj
+}
+
+/// Waits for a DDS/TaurusDB restore's `Succeeded` and checks its status and printed columns.
+async fn db_restored<K: BackupResource>(env: &Env, name: &str, plural: &str) -> K {
+    let obj: K = env.wait_terminal(name).await;
+    let st = status(&obj);
+    assert_eq!(st.phase, Some(Phase::Succeeded), "{name}: {st:?}");
+    assert!(
+        st.job_id.is_some() && st.create_requested_at.is_none(),
+        "{st:?}"
+    );
+    assert_eq!(st.progress, Some(100.0), "{st:?}");
+    let row = env.table_row(plural, name).await;
+    let columns: Vec<&str> = row.keys().map(String::as_str).collect();
+    assert_eq!(
+        columns,
+        [
+            "Age",
+            "BackupID",
+            "Instance",
+            "JobID",
+            "Name",
+            "Phase",
+            "RestoreTime"
+        ],
+        "{row:?}"
+    );
+    assert_eq!(row["Phase"], json!("Succeeded"));
+    assert_eq!(row["Instance"], json!(obj.instance_id()));
+    assert_eq!(row["BackupID"], json!(st.backup_id), "{row:?}");
+    assert_eq!(row["RestoreTime"], json!(st.restore_time), "{row:?}");
+    assert_eq!(row["JobID"], json!(st.job_id), "{row:?}");
     obj
 }
 
@@ -278,6 +356,39 @@ async fn the_api_server_enforces_the_cel_rules() {
             .expect_err("a timeout over 168h is refused");
         assert_invalid(err, "spec.timeout", TIMEOUT_RANGE_MSG);
 
+        let restores = env.api::<DdsRestore>();
+        let two = resource(
+            "DdsRestore",
+            "cel-two-sources",
+            json!({"instanceId": "mongo-1", "backupId": "b-1", "restoreTime": "2026-01-02T03:04:05Z"}),
+        );
+        let err = restores
+            .patch("cel-two-sources", &apply, &Patch::Apply(&two))
+            .await
+            .expect_err("two sources are refused");
+        assert_invalid(err, "spec", EXACTLY_ONE_SOURCE_MSG);
+        let stray = resource(
+            "TaurusDbRestore",
+            "cel-stray-source",
+            json!({"instanceId": "taurus-1", "backupId": "b-1", "sourceInstanceId": "taurus-2"}),
+        );
+        let err = env
+            .api::<TaurusDbRestore>()
+            .patch("cel-stray-source", &apply, &Patch::Apply(&stray))
+            .await
+            .expect_err("sourceInstanceId with a backup is refused");
+        assert_invalid(err, "spec", SOURCE_INSTANCE_MSG);
+        let vague = resource(
+            "DdsRestore",
+            "cel-vague-time",
+            json!({"instanceId": "mongo-1", "restoreTime": "yesterday at noon"}),
+        );
+        let err = restores
+            .patch("cel-vague-time", &apply, &Patch::Apply(&vague))
+            .await
+            .expect_err("a restoreTime that is not RFC 3339 is refused");
+        assert_invalid(err, "spec.restoreTime", RESTORE_TIME_MSG);
+
         // Nothing refused was stored.
         assert!(env.api::<DdsBackup>().get_opt("cel-bad-name").await.unwrap().is_none());
         assert!(env.api::<DcsRestore>().get_opt("cel-both").await.unwrap().is_none());
@@ -306,7 +417,30 @@ fn examples_parse_into_their_kinds_and_validate() {
     let backup: DcsBackup = check("dcsbackup.yaml", "DcsBackup");
     let restore: DcsRestore = check("dcsrestore.yaml", "DcsRestore");
     let dds: DdsBackup = check("ddsbackup.yaml", "DdsBackup");
-    check::<TaurusDbBackup>("taurusdbbackup.yaml", "TaurusDbBackup");
+    let taurus: TaurusDbBackup = check("taurusdbbackup.yaml", "TaurusDbBackup");
+    let dds_restore: DdsRestore = check("ddsrestore.yaml", "DdsRestore");
+    let taurus_restore: TaurusDbRestore = check("taurusdbrestore.yaml", "TaurusDbRestore");
+    // The DDS and TaurusDB restore examples restore the backup examples, in place.
+    for (restore_ref, restore_instance, backup_name, backup_instance) in [
+        (
+            &dds_restore.spec.backup_ref,
+            &dds_restore.spec.instance_id,
+            dds.name_any(),
+            &dds.spec.instance_id,
+        ),
+        (
+            &taurus_restore.spec.backup_ref,
+            &taurus_restore.spec.instance_id,
+            taurus.name_any(),
+            &taurus.spec.instance_id,
+        ),
+    ] {
+        assert_eq!(
+            restore_ref.as_ref().map(|r| r.name.clone()),
+            Some(backup_name)
+        );
+        assert_eq!(restore_instance, backup_instance);
+    }
     // What the cluster test relies on: the restore waits for the backup example, on its instance,
     // and the DDS example exercises deletionPolicy Delete while the DCS one keeps its backup.
     let backup_ref = restore.spec.backup_ref.as_ref().map(|r| r.name.as_str());

@@ -308,6 +308,32 @@ fn every_rule_has_a_message_and_passes_static_analysis() {
     assert_eq!(rules, 80);
 }
 
+/// Whether `node` or anything below it carries a CEL rule.
+fn has_rule(node: &Value) -> bool {
+    node.get("x-kubernetes-validations").is_some()
+        || node.as_object().is_some_and(|o| o.values().any(has_rule))
+        || node.as_array().is_some_and(|a| a.iter().any(has_rule))
+}
+
+#[test]
+fn every_list_with_cel_rules_inside_is_bounded() {
+    // The apiserver estimates a rule's cost from the largest list it could run on: an unbounded
+    // list of objects with a rule makes it refuse the whole CRD ("estimated rule cost exceeds
+    // budget"), which kube-cel's client-side estimate does not catch.
+    for crd in crd::all_crds() {
+        let root = schema(&crd);
+        walk("", &root, &mut |path, node| {
+            if node["type"] == "array" && node.get("items").is_some_and(has_rule) {
+                assert!(
+                    node.get("maxItems").is_some(),
+                    "{} {path}: a list with CEL rules in its items needs maxItems",
+                    crd.spec.names.kind
+                );
+            }
+        });
+    }
+}
+
 #[test]
 fn spec_is_required_and_immutable_on_every_kind() {
     // A BackupSchedule is edited over its life (tests/backup_schedule_crd.rs checks it).

@@ -140,6 +140,9 @@ pub struct Retention {
     pub keep_failed: i32,
 }
 
+/// Most entries of `status.active` (its schema's `maxItems`).
+pub const MAX_ACTIVE: usize = 100;
+
 /// Observed state of a schedule.
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -157,8 +160,11 @@ pub struct BackupScheduleStatus {
     /// while suspended, or it was missed by more than `startingDeadline`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_skipped_time: Option<Time>,
-    /// This schedule's backups that are not final yet.
+    /// This schedule's backups that are not final yet (the first 100 by name).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    // Bounded, or the apiserver estimates the CEL rule on each name over a list as long as a
+    // request can be, and refuses the whole CRD. Keep it equal to `MAX_ACTIVE`.
+    #[schemars(length(max = 100))]
     pub active: Vec<LocalObjectRef>,
     /// `Succeeded` backups of this schedule that exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]

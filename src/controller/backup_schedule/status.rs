@@ -108,6 +108,7 @@ pub fn next(i: &Inputs<'_>) -> BackupScheduleStatus {
     active.sort();
     s.active = active
         .into_iter()
+        .take(crate::crd::backup_schedule::MAX_ACTIVE)
         .map(|name| LocalObjectRef { name })
         .collect();
     s.kept_succeeded = Some(count(i.verdict.kept_succeeded));
