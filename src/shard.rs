@@ -164,7 +164,8 @@ fn key_of(raw: &str) -> Result<String, String> {
             && prefix.split('.').all(|part| {
                 let b = part.as_bytes();
                 !b.is_empty()
-                    && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+                    && b.iter()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
                     && b[0] != b'-'
                     && b[b.len() - 1] != b'-'
             });

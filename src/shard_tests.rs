@@ -19,13 +19,19 @@ fn canonical(input: &str) -> String {
 fn every_form_the_api_server_reads_parses_to_its_canonical_text() {
     for (input, want) in [
         ("backup.hwcloud.dev/shard=a", "backup.hwcloud.dev/shard=a"),
-        (" backup.hwcloud.dev/shard == a ", "backup.hwcloud.dev/shard=a"),
+        (
+            " backup.hwcloud.dev/shard == a ",
+            "backup.hwcloud.dev/shard=a",
+        ),
         ("!backup.hwcloud.dev/shard", "!backup.hwcloud.dev/shard"),
         ("tier!=gold", "tier!=gold"),
         ("tier", "tier"),
         ("tier in (silver, gold)", "tier in (gold,silver)"),
         ("tier notin (gold)", "tier notin (gold)"),
-        ("team=a,tier in (x,y),!legacy", "team=a,tier in (x,y),!legacy"),
+        (
+            "team=a,tier in (x,y),!legacy",
+            "team=a,tier in (x,y),!legacy",
+        ),
         ("empty=", "empty="),
     ] {
         assert_eq!(canonical(input), want, "{input}");
