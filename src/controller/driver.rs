@@ -18,7 +18,7 @@ use crate::controller::decide::{
 use crate::controller::error::{Error, Result};
 use crate::controller::journal;
 use crate::controller::kube_io::{
-    add_finalizer, apply_marker, apply_status, load_account, publish,
+    add_finalizer, apply_marker, apply_status, apply_status_if_unchanged, load_account, publish,
 };
 use crate::controller::operation::{Created, Operation, marker, timeout_of};
 use crate::controller::schedule::jitter;
@@ -287,7 +287,7 @@ async fn finish<K: Operation>(
     // Bounded before the comparison, so an unchanged (already bounded) status is not rewritten.
     let d = bounded::decision(d);
     if d.status != *before {
-        write_status(ctx, api, obj, &d.status).await?;
+        write_status(ctx, api, obj, before, &d.status).await?;
     }
     for note in &d.events {
         publish(ctx, obj, note, "Reconcile").await;
@@ -336,13 +336,26 @@ async fn finish<K: Operation>(
 }
 
 /// Writes the status and remembers it, so a lagging cache cannot make the next reconcile redo work.
+///
+/// A status that names no cloud object, decided from one that named none either (no ids, no create
+/// marker: a wait, or a failure before any create), is written on condition that the object is
+/// unchanged since it was read. Such a decision learned nothing a newer state could lack, while
+/// written over a newer state it would erase what another writer recorded since: after a move
+/// between shards, the new owner's ids, which a later owner reading them from the API server
+/// would then miss and create the backup again.
 async fn write_status<K: Operation>(
     ctx: &Context,
     api: &Api<K>,
     obj: &K,
+    before: &OperationStatus,
     status: &OperationStatus,
 ) -> Result<()> {
-    apply_status(api, obj, status).await?;
+    let names_nothing = |s: &OperationStatus| !K::has_ids(s) && s.create_requested_at.is_none();
+    if names_nothing(before) && names_nothing(status) {
+        apply_status_if_unchanged(api, obj, status).await?;
+    } else {
+        apply_status(api, obj, status).await?;
+    }
     if let Some(uid) = obj.uid() {
         ctx.recent.remember(&uid, status);
     }
