@@ -18,4 +18,5 @@ mod proxy;
 mod rig;
 mod secrets;
 mod shard_move;
+mod shards;
 mod story;

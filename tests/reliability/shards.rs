@@ -1,0 +1,330 @@
+//! Shards: two replicas with different `--watch-label-selector`s run their real controllers against
+//! one API server and one cloud. Each lists, watches, reconciles and counts only its own resources;
+//! resources of both shards on one database instance all succeed (the cloud's busy answers to the
+//! other shard's operations are retried); a resource moved between shards mid-operation ends with
+//! exactly one cloud object.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http::{Method, Request};
+use hwcloud_backup_operator::cloud::client::CloudClients;
+use hwcloud_backup_operator::controller::context::Context;
+use hwcloud_backup_operator::controller::runner::RunOptions;
+use hwcloud_backup_operator::metrics::Metrics;
+use hwcloud_backup_operator::shard::WatchSelector;
+use hwcloud_backup_operator::sim::SimConfig;
+use kube::client::Body;
+use kube::runtime::events::Reporter;
+
+use crate::fake_api::FakeApi;
+use crate::harness::{Harness, Running, fast_transport};
+use crate::rig::{self, Kind, Snapshot};
+use crate::shard_move::relabel;
+
+/// The main replica's selector in a sharded install, and shard `a`'s.
+const MAIN: &str = "!backup.hwcloud.dev/shard";
+const SHARD_A: &str = "backup.hwcloud.dev/shard=a";
+
+/// One replica: its own client (every request it sends is logged), context and controllers.
+struct Replica {
+    name: &'static str,
+    ctx: Arc<Context>,
+    log: Arc<Mutex<Vec<(Instant, Method, String)>>>,
+    _running: Running,
+}
+
+impl Replica {
+    fn start(api: &FakeApi, name: &'static str, selector: &str) -> Self {
+        let log: Arc<Mutex<Vec<(Instant, Method, String)>>> = Arc::default();
+        let inner = api.client();
+        let seen = log.clone();
+        let svc = tower::service_fn(move |req: Request<Body>| {
+            seen.lock().unwrap().push((
+                Instant::now(),
+                req.method().clone(),
+                req.uri().to_string(),
+            ));
+            let inner = inner.clone();
+            async move { inner.send(req).await }
+        });
+        let client = kube::Client::new(svc, "default");
+        let metrics = Arc::new(Metrics::for_shard(Some(selector)));
+        let reporter = Reporter {
+            controller: "hwcloud-backup-operator".into(),
+            instance: Some(name.into()),
+        };
+        let ctx = Arc::new(Context::new(
+            client,
+            CloudClients::new(fast_transport(), None),
+            rig::settings(),
+            metrics,
+            reporter,
+        ));
+        let opts = RunOptions {
+            namespaces: Vec::new(),
+            concurrency: 4,
+            label_selector: Some(WatchSelector::parse(selector).unwrap()),
+        };
+        Self {
+            name,
+            _running: Running::start(ctx.clone(), opts),
+            ctx,
+            log,
+        }
+    }
+
+    /// Requests on one named resource (the object, its status), as `(when, method, uri)`.
+    fn requests_on(&self, path: &str) -> Vec<(Instant, Method, String)> {
+        let status = format!("{path}/status");
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, _, uri)| uri.split('?').next() == Some(path) || uri.starts_with(&status))
+            .cloned()
+            .collect()
+    }
+
+    /// The sum of its `hwcloud_backup_resources` gauge over every kind and phase, once published.
+    fn counted(&self) -> Option<f64> {
+        let text = self.ctx.metrics.encode();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("hwcloud_backup_resources{"))
+            .collect();
+        (!lines.is_empty()).then(|| {
+            lines
+                .iter()
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum()
+        })
+    }
+}
+
+/// A resource of `kind` on `instance`, in shard `shard` (`None`: the main replica's).
+async fn resource(
+    h: &Harness,
+    kind: Kind,
+    name: &str,
+    instance: &str,
+    shard: Option<&str>,
+) -> String {
+    let path = rig::resource(h, kind, name, instance).await;
+    if shard.is_some() {
+        relabel(&h.api, &path, shard);
+    }
+    path
+}
+
+fn all_terminal(h: &Harness, paths: &[(Kind, String)]) -> bool {
+    paths
+        .iter()
+        .all(|(_, p)| rig::status(&h.api, p).is_terminal())
+}
+
+async fn harness(backup: Duration) -> Harness {
+    let cfg = SimConfig {
+        backup_duration: backup,
+        ..SimConfig::default()
+    };
+    Harness::with(cfg, rig::settings()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_never_touches_a_resource_outside_its_selector() {
+    let h = harness(Duration::from_millis(100)).await;
+    let kinds = [Kind::DcsBackup, Kind::DcsRestore, Kind::Dds, Kind::Taurus];
+    let (mut main_set, mut a_set) = (Vec::new(), Vec::new());
+    for (i, kind) in kinds.iter().enumerate() {
+        let main = resource(&h, *kind, &format!("main-{i}"), &format!("m-{i}"), None).await;
+        main_set.push((*kind, main));
+        let a = resource(&h, *kind, &format!("a-{i}"), &format!("a-{i}"), Some("a")).await;
+        a_set.push((*kind, a));
+    }
+    let main = Replica::start(&h.api, "main", MAIN);
+    let a = Replica::start(&h.api, "shard-a", SHARD_A);
+    let everything: Vec<(Kind, String)> = main_set.iter().chain(&a_set).cloned().collect();
+    h.wait_until(Duration::from_secs(30), "every resource final", |h| {
+        all_terminal(h, &everything)
+    })
+    .await;
+    h.wait_until(Duration::from_secs(10), "both replicas counted", |_| {
+        main.counted().is_some() && a.counted().is_some()
+    })
+    .await;
+
+    let snap = Snapshot::take(&h.api, &h.sim);
+    for (kind, path) in &everything {
+        rig::assert_one_and_succeeded(&h.api, &snap, *kind, path);
+    }
+    for (me, mine, theirs) in [(&main, &main_set, &a_set), (&a, &a_set, &main_set)] {
+        for (_, path) in mine {
+            assert!(
+                !me.requests_on(path).is_empty(),
+                "{}: never reconciled {path}",
+                me.name
+            );
+        }
+        for (_, path) in theirs {
+            let touched = me.requests_on(path);
+            assert!(
+                touched.is_empty(),
+                "{} touched {path}: {touched:?}",
+                me.name
+            );
+        }
+        // Every list and watch asks the API server for the replica's selector only.
+        let selector = format!(
+            "labelSelector={}",
+            urlencode(if me.name == "main" { MAIN } else { SHARD_A })
+        );
+        let log = me.log.lock().unwrap();
+        let watches: Vec<&String> = log
+            .iter()
+            .filter(|(_, m, uri)| {
+                *m == Method::GET
+                    && uri.contains("/backup.hwcloud.dev/")
+                    && !uri.contains("/namespaces/")
+            })
+            .map(|(_, _, uri)| uri)
+            .collect();
+        assert!(
+            watches.len() >= 8,
+            "{}: lists and watches {watches:?}",
+            me.name
+        );
+        for uri in watches {
+            assert!(uri.contains(&selector), "{}: {uri}", me.name);
+        }
+        // Its events are about its own resources, and its gauges count only those.
+        let names: BTreeSet<String> = mine
+            .iter()
+            .map(|(_, p)| p.rsplit('/').next().unwrap().to_string())
+            .collect();
+        for event in h.api.events() {
+            if event["reportingInstance"] == me.name {
+                let about = event["regarding"]["name"].as_str().unwrap_or_default();
+                assert!(names.contains(about), "{}: event about {about}", me.name);
+            }
+        }
+        assert_eq!(
+            me.counted(),
+            Some(mine.len() as f64),
+            "{}: {}",
+            me.name,
+            me.ctx.metrics.encode()
+        );
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_shards_on_one_instance_retry_the_clouds_busy_answers_and_all_succeed() {
+    let h = harness(Duration::from_millis(250)).await;
+    let mut paths = Vec::new();
+    for (kind, instance) in [
+        (Kind::DcsBackup, "shared-dcs"),
+        (Kind::Dds, "shared-dds"),
+        (Kind::Taurus, "shared-tdb"),
+    ] {
+        for j in 0..3 {
+            paths.push((
+                kind,
+                resource(&h, kind, &format!("{instance}-main-{j}"), instance, None).await,
+            ));
+            paths.push((
+                kind,
+                resource(&h, kind, &format!("{instance}-a-{j}"), instance, Some("a")).await,
+            ));
+        }
+    }
+    let _main = Replica::start(&h.api, "main", MAIN);
+    let _a = Replica::start(&h.api, "shard-a", SHARD_A);
+    h.wait_until(Duration::from_secs(60), "every resource final", |h| {
+        all_terminal(h, &paths)
+    })
+    .await;
+
+    let snap = Snapshot::take(&h.api, &h.sim);
+    for (kind, path) in &paths {
+        rig::assert_one_and_succeeded(&h.api, &snap, *kind, path);
+    }
+    // Claims are per replica, so the two shards did collide on the instances, and the cloud said so.
+    let refused = h
+        .sim
+        .calls()
+        .iter()
+        .filter(|c| c.operation == "create_backup" && c.status >= 400)
+        .count();
+    assert!(
+        refused > 0,
+        "no busy answer: the shards never met on an instance"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_a_resource_between_shards_mid_operation_ends_with_one_cloud_object() {
+    let h = harness(Duration::from_millis(1500)).await;
+    // On one DDS instance: `running` is in flight and `queued` waits behind it on the main replica;
+    // `stays` is a third resource of the instance that stays in the main shard.
+    let running = resource(&h, Kind::Dds, "running", "move-dds", None).await;
+    let queued = resource(&h, Kind::Dds, "queued", "move-dds", None).await;
+    let main = Replica::start(&h.api, "main", MAIN);
+    let a = Replica::start(&h.api, "shard-a", SHARD_A);
+    h.wait_until(Duration::from_secs(10), "one of them running", |h| {
+        [&running, &queued]
+            .iter()
+            .any(|p| rig::status(&h.api, p).backup_id.is_some())
+    })
+    .await;
+    let stays = resource(&h, Kind::Dds, "stays", "move-dds", None).await;
+    // Whichever runs, move both: the running one and the one queued behind it.
+    relabel(&h.api, &running, Some("a"));
+    relabel(&h.api, &queued, Some("a"));
+    let moved_at = Instant::now();
+
+    let paths = [
+        (Kind::Dds, running.clone()),
+        (Kind::Dds, queued.clone()),
+        (Kind::Dds, stays.clone()),
+    ];
+    // `stays` waits on the main replica until the moved resource's claim goes (its housekeeping
+    // drops claims of resources its watch no longer holds, and an unpolled claim lapses), then for
+    // the cloud while shard a still runs the instance.
+    h.wait_until(Duration::from_secs(40), "every resource final", |h| {
+        all_terminal(h, &paths)
+    })
+    .await;
+    let snap = Snapshot::take(&h.api, &h.sim);
+    for (kind, path) in &paths {
+        rig::assert_one_and_succeeded(&h.api, &snap, *kind, path);
+    }
+    for path in [&running, &queued] {
+        // The new owner finished them; the old one let go once its watch dropped them (a reconcile
+        // in flight at the move may still end).
+        assert!(
+            a.requests_on(path)
+                .iter()
+                .any(|(_, m, _)| *m == Method::PATCH),
+            "{path}: shard a never wrote it"
+        );
+        let late: Vec<_> = main
+            .requests_on(path)
+            .into_iter()
+            .filter(|(at, _, _)| *at > moved_at + Duration::from_millis(500))
+            .collect();
+        assert!(
+            late.is_empty(),
+            "{path}: the main replica still acts on it: {late:?}"
+        );
+    }
+    assert!(
+        a.requests_on(&stays).is_empty(),
+        "shard a touched the main shard's resource"
+    );
+}
