@@ -288,6 +288,19 @@ mod tests {
     }
 
     #[test]
+    fn every_watch_asks_for_the_selector_of_the_flag() {
+        let opts = run_options(&run_args(&[
+            "--watch-label-selector=backup.hwcloud.dev/shard==a",
+        ]));
+        assert_eq!(
+            opts.watcher_config().label_selector.as_deref(),
+            Some("backup.hwcloud.dev/shard=a")
+        );
+        let all = run_options(&run_args(&[]));
+        assert_eq!(all.watcher_config().label_selector, None);
+    }
+
+    #[test]
     fn poll_bounds_stay_ordered_for_any_flags() {
         for (interval, max) in [("1s", "1s"), ("500ms", "1s"), ("10s", "1s"), ("1s", "5s")] {
             let s = settings(&run_args(&[
