@@ -296,8 +296,20 @@ mod tests {
             opts.watcher_config().label_selector.as_deref(),
             Some("backup.hwcloud.dev/shard=a")
         );
+        assert_eq!(
+            opts.watcher_config_with("backup.hwcloud.dev/schedule")
+                .label_selector
+                .as_deref(),
+            Some("backup.hwcloud.dev/schedule,backup.hwcloud.dev/shard=a")
+        );
         let all = run_options(&run_args(&[]));
         assert_eq!(all.watcher_config().label_selector, None);
+        assert_eq!(
+            all.watcher_config_with("backup.hwcloud.dev/schedule")
+                .label_selector
+                .as_deref(),
+            Some("backup.hwcloud.dev/schedule")
+        );
     }
 
     #[test]

@@ -39,6 +39,15 @@ impl RunOptions {
             None => config,
         }
     }
+
+    /// [`RunOptions::watcher_config`] narrowed further by `labels` (a watch of labelled children).
+    pub fn watcher_config_with(&self, labels: &str) -> watcher::Config {
+        let selector = match &self.label_selector {
+            Some(selector) => format!("{labels},{selector}"),
+            None => labels.to_string(),
+        };
+        watcher::Config::default().any_semantic().labels(&selector)
+    }
 }
 
 /// A future that completes when the controllers should stop (signal, or leadership lost).
