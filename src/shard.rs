@@ -16,7 +16,7 @@ use kube::core::{Expression, Selector, SelectorExt};
 use sha2::{Digest, Sha256};
 
 /// The label that assigns a resource to a shard (a `BackupSchedule` passes its own on to its children).
-pub const SHARD_LABEL: &str = "backup.hwcloud.dev/shard";
+pub use crate::crd::backup_schedule::SHARD_LABEL;
 
 /// Hex digits of the selector's SHA-256 in a derived Lease name: enough to keep shards apart.
 const LEASE_HASH_LEN: usize = 10;

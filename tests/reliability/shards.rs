@@ -10,16 +10,19 @@ use std::time::{Duration, Instant};
 
 use http::{Method, Request};
 use hwcloud_backup_operator::cloud::client::CloudClients;
+use hwcloud_backup_operator::controller::backup_schedule::clock::Clock;
 use hwcloud_backup_operator::controller::context::Context;
 use hwcloud_backup_operator::controller::runner::RunOptions;
+use hwcloud_backup_operator::crd::backup_schedule::SCHEDULE_LABEL;
 use hwcloud_backup_operator::metrics::Metrics;
-use hwcloud_backup_operator::shard::WatchSelector;
+use hwcloud_backup_operator::shard::{SHARD_LABEL, WatchSelector};
 use hwcloud_backup_operator::sim::SimConfig;
 use kube::client::Body;
 use kube::runtime::events::Reporter;
+use serde_json::json;
 
-use crate::fake_api::FakeApi;
-use crate::harness::{Harness, Running, fast_transport};
+use crate::fake_api::{FakeApi, object_path};
+use crate::harness::{API_VERSION, Harness, NS, Running, fast_transport};
 use crate::rig::{self, Kind, Snapshot};
 use crate::shard_move::relabel;
 
@@ -37,6 +40,16 @@ struct Replica {
 
 impl Replica {
     fn start(api: &FakeApi, name: &'static str, selector: &str) -> Self {
+        Self::start_with(api, name, selector, |_| {})
+    }
+
+    /// [`Replica::start`] with its context adjusted first (e.g. a faster schedule clock).
+    fn start_with(
+        api: &FakeApi,
+        name: &'static str,
+        selector: &str,
+        adjust: impl FnOnce(&mut Context),
+    ) -> Self {
         let log: Arc<Mutex<Vec<(Instant, Method, String)>>> = Arc::default();
         let inner = api.client();
         let seen = log.clone();
@@ -55,13 +68,15 @@ impl Replica {
             controller: "hwcloud-backup-operator".into(),
             instance: Some(name.into()),
         };
-        let ctx = Arc::new(Context::new(
+        let mut ctx = Context::new(
             client,
             CloudClients::new(fast_transport(), None),
             rig::settings(),
             metrics,
             reporter,
-        ));
+        );
+        adjust(&mut ctx);
+        let ctx = Arc::new(ctx);
         let opts = RunOptions {
             namespaces: Vec::new(),
             concurrency: 4,
@@ -327,4 +342,123 @@ async fn moving_a_resource_between_shards_mid_operation_ends_with_one_cloud_obje
         a.requests_on(&stays).is_empty(),
         "shard a touched the main shard's resource"
     );
+}
+
+/// A `BackupSchedule` running every minute on `instance`, in shard `shard`; returns its path.
+fn schedule(h: &Harness, name: &str, instance: &str, shard: Option<&str>) -> String {
+    let path = object_path(API_VERSION, "backupschedules", NS, name);
+    let labels = match shard {
+        Some(s) => json!({SHARD_LABEL: s}),
+        None => json!({}),
+    };
+    h.api.put(
+        &path,
+        json!({
+            "apiVersion": API_VERSION, "kind": "BackupSchedule",
+            "metadata": {"name": name, "namespace": NS, "labels": labels,
+                "creationTimestamp": "2026-11-28T01:59:00Z"},
+            "spec": {"schedule": "* * * * *", "retention": {"keepLast": 5},
+                "template": {"dcsBackup": {"instanceId": instance}}},
+        }),
+    );
+    path
+}
+
+/// The children of schedule `name` (DcsBackups labelled with it), as stored.
+fn children(h: &Harness, name: &str) -> Vec<serde_json::Value> {
+    h.api
+        .paths(&object_path(API_VERSION, "dcsbackups", NS, ""))
+        .into_iter()
+        .filter_map(|p| h.api.get(&p))
+        .filter(|c| c["metadata"]["labels"][SCHEDULE_LABEL] == name)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sharded_schedule_and_its_children_stay_in_their_shard() {
+    let h = harness(Duration::from_millis(100)).await;
+    let in_a = schedule(&h, "nightly-a", "redis-a", Some("a"));
+    let in_main = schedule(&h, "nightly-main", "redis-main", None);
+    // 20 s of schedule time per real second: the first run (02:00) is due a second after the start.
+    let fast = |ctx: &mut Context| {
+        ctx.schedule_clock = Clock::scaled("2026-11-28T01:59:40Z".parse().unwrap(), 20)
+    };
+    let main = Replica::start_with(&h.api, "main", MAIN, fast);
+    let a = Replica::start_with(&h.api, "shard-a", SHARD_A, fast);
+    h.wait_until(
+        Duration::from_secs(30),
+        "a succeeded child of each schedule",
+        |h| {
+            ["nightly-a", "nightly-main"].iter().all(|s| {
+                children(h, s)
+                    .iter()
+                    .any(|c| c["status"]["phase"] == "Succeeded")
+            })
+        },
+    )
+    .await;
+
+    // The schedule passes its shard label on, so its children are reconciled in its shard.
+    for child in children(&h, "nightly-a") {
+        assert_eq!(child["metadata"]["labels"][SHARD_LABEL], "a", "{child}");
+    }
+    for child in children(&h, "nightly-main") {
+        assert!(
+            child["metadata"]["labels"][SHARD_LABEL].is_null(),
+            "{child}"
+        );
+    }
+    let name = |c: &serde_json::Value| c["metadata"]["name"].as_str().unwrap().to_string();
+    let paths = |s: &str, sched: &str| -> Vec<String> {
+        let mut p: Vec<String> = children(&h, sched)
+            .iter()
+            .map(|c| object_path(API_VERSION, "dcsbackups", NS, &name(c)))
+            .collect();
+        p.push(s.to_string());
+        p
+    };
+    for (me, mine, theirs) in [
+        (
+            &main,
+            paths(&in_main, "nightly-main"),
+            paths(&in_a, "nightly-a"),
+        ),
+        (
+            &a,
+            paths(&in_a, "nightly-a"),
+            paths(&in_main, "nightly-main"),
+        ),
+    ] {
+        for path in &mine {
+            assert!(
+                !me.requests_on(path).is_empty(),
+                "{}: never reconciled {path}",
+                me.name
+            );
+        }
+        for path in &theirs {
+            let touched = me.requests_on(path);
+            assert!(
+                touched.is_empty(),
+                "{} touched {path}: {touched:?}",
+                me.name
+            );
+        }
+        // The schedules' watch and the watches of their children ask for the replica's shard only.
+        let selector = urlencode(if me.name == "main" { MAIN } else { SHARD_A });
+        let log = me.log.lock().unwrap();
+        let watches: Vec<&String> = log
+            .iter()
+            .map(|(_, _, uri)| uri)
+            .filter(|uri| uri.contains("watch=true") && !uri.contains("/namespaces/"))
+            .collect();
+        assert!(
+            watches.iter().any(|u| u.contains("/backupschedules?")),
+            "{}: {watches:?}",
+            me.name
+        );
+        for uri in watches {
+            assert!(uri.contains(&selector), "{}: {uri}", me.name);
+        }
+    }
 }
