@@ -19,4 +19,5 @@ mod rig;
 mod secrets;
 mod shard_move;
 mod shards;
+mod stale_marker;
 mod story;
