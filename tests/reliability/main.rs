@@ -18,5 +18,7 @@ mod proxy;
 mod restore_once;
 mod rig;
 mod secrets;
+mod shard_move;
+mod shards;
 mod stale_marker;
 mod story;
