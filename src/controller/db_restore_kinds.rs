@@ -10,6 +10,7 @@ use crate::controller::db_restore::{self, RestoreKind};
 use crate::controller::decide::Observation;
 use crate::controller::error::Result;
 use crate::controller::operation::{Created, Found, Operation, Prepared, Search, Trace};
+use crate::controller::restore_source;
 use crate::crd::restore_rules::RestoreSource;
 use crate::crd::{DdsBackup, DdsRestore, OperationStatus, TaurusDbBackup, TaurusDbRestore};
 
@@ -49,7 +50,7 @@ macro_rules! restore_operation {
                 ctx: &Context,
                 cloud: &CloudClient,
             ) -> Result<Result<Prepared, Observation>> {
-                db_restore::precheck(self, ctx, cloud).await
+                restore_source::precheck(self, ctx, cloud).await
             }
 
             async fn create(

@@ -27,6 +27,7 @@ mod observe;
 pub mod operation;
 pub mod recent;
 pub mod restore_backup;
+pub mod restore_source;
 pub mod runner;
 mod running;
 #[cfg(test)]

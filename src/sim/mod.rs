@@ -39,6 +39,7 @@ mod dds;
 mod faults;
 mod iam;
 mod job_list;
+mod jobs;
 mod reply;
 mod restore;
 mod server;
