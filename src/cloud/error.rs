@@ -45,7 +45,7 @@ impl ErrorClass {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The cloud answered with an error status.
-    #[error("{service} {operation} failed: HTTP {status} {code}: {message}{}", request_id_suffix(.request_id))]
+    #[error("{service} {operation} failed: HTTP {status}{}: {message}{}", code_suffix(.code), request_id_suffix(.request_id))]
     Api {
         service: &'static str,
         operation: &'static str,
@@ -82,6 +82,21 @@ pub enum Error {
     /// The account cannot be used as configured (bad endpoint, unknown region, ...).
     #[error("invalid cloud configuration: {0}")]
     Config(String),
+    /// The request URL's host is not allowed (`--allowed-endpoint-hosts`); nothing was sent.
+    #[error("{service} endpoint {host} refused: {why}")]
+    EndpointRefused {
+        service: &'static str,
+        host: String,
+        why: String,
+    },
+}
+
+fn code_suffix(code: &str) -> String {
+    if code.is_empty() {
+        String::new()
+    } else {
+        format!(" {code}")
+    }
 }
 
 fn request_id_suffix(id: &Option<String>) -> String {
@@ -100,7 +115,8 @@ impl Error {
             Self::Auth(_) => ErrorClass::Auth,
             // The account in the Secret is unusable (region without a project, bad endpoint): the
             // user fixes the Secret, so resources wait as with rejected credentials instead of failing.
-            Self::Config(_) => ErrorClass::Auth,
+            // A refused endpoint is fixed the same way (or by widening the operator's allow-list).
+            Self::Config(_) | Self::EndpointRefused { .. } => ErrorClass::Auth,
         }
     }
 
@@ -133,6 +149,7 @@ impl Error {
             Self::Decode { .. } => "BadResponse",
             Self::Auth(_) => "Auth",
             Self::Config(_) => "Config",
+            Self::EndpointRefused { .. } => "EndpointRefused",
         }
     }
 }
@@ -253,13 +270,35 @@ pub fn classify(status: u16, code: &str) -> ErrorClass {
 ///
 /// Tries `error_code`/`error_msg`, `errorCode`/`errorMsg`, `code`/`message`, and recurses into a
 /// nested object (`{"error": {...}}`), as the Python SDK's exception handler does. Codes may be
-/// strings, numbers, or `{}` (a documented quirk), which counts as absent.
+/// strings, numbers, or `{}` (a documented quirk), which counts as absent. A body that is not
+/// JSON (an HTML error page, a proxy's text) gives nothing: whatever answered, its text is never
+/// quoted (the caller describes it with [`describe_body`]).
 pub fn parse_error_body(body: &[u8]) -> (String, String) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
-        let text = String::from_utf8_lossy(body);
-        return (String::new(), truncate(text.trim(), 512));
+        return (String::new(), String::new());
     };
     find_error(&value, 0).unwrap_or_default()
+}
+
+/// Whether `body` is one JSON value (an empty body is not).
+pub fn is_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+}
+
+/// A body that is not JSON, described without quoting it: `text/html, 1534 bytes, not JSON`.
+/// Only the media type of `content_type` is kept, and only when it looks like one.
+pub fn describe_body(content_type: Option<&str>, body: &[u8]) -> String {
+    let media = content_type
+        .and_then(|ct| ct.split(';').next())
+        .map(str::trim)
+        .filter(|m| {
+            (1..=64).contains(&m.len())
+                && m.contains('/')
+                && m.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/+-.".contains(&b))
+        })
+        .unwrap_or("no content type");
+    format!("{media}, {} bytes, not JSON", body.len())
 }
 
 fn scalar(v: Option<&serde_json::Value>) -> Option<String> {
@@ -370,11 +409,31 @@ mod tests {
         assert_eq!(parse_error_body(b""), (String::new(), String::new()));
         assert_eq!(
             parse_error_body(b"<html>bad gateway</html>"),
-            (String::new(), "<html>bad gateway</html>".into())
+            (String::new(), String::new()),
+            "a page is never quoted"
         );
         assert_eq!(parse_error_body(b"[1,2]"), (String::new(), String::new()));
         let huge = "x".repeat(10_000);
         assert!(parse_error_body(huge.as_bytes()).1.len() < 600);
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_are_described_not_quoted() {
+        let page = b"<html><body>internal</body></html>";
+        assert!(!is_json(page) && !is_json(b"") && is_json(b" {} ") && is_json(b"[1]"));
+        assert_eq!(
+            describe_body(Some("text/html; charset=utf-8"), page),
+            "text/html, 34 bytes, not JSON"
+        );
+        assert_eq!(
+            describe_body(None, b"oops"),
+            "no content type, 4 bytes, not JSON"
+        );
+        assert_eq!(
+            describe_body(Some("<script>alert(1)</script>"), b"x"),
+            "no content type, 1 bytes, not JSON",
+            "a hostile header is not echoed"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Cloud layer: signing, authentication, transport, typed DCS/DDS/TaurusDB clients, error classes.
 pub mod account;
+pub mod allow;
 mod auth;
 pub mod client;
 mod db_api;

@@ -15,9 +15,11 @@ use http::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
 use url::Url;
 
+use super::allow::AllowedHosts;
 use super::auth::{AkSkSigner, token_header};
-use super::error::{Error, parse_error_body, truncate};
+use super::error::{Error, describe_body, is_json, parse_error_body, truncate};
 use super::retry::{may_retry, next_delay, retry_after};
+use super::wire::is_empty_body;
 
 /// Timeouts, retry and rate-limit settings shared by every cloud call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +36,8 @@ pub struct TransportConfig {
     pub rate_per_second: u32,
     /// Requests an idle account may send at once.
     pub burst: u32,
+    /// Hosts requests may go to (`--allowed-endpoint-hosts`); every request URL is checked.
+    pub allowed_hosts: AllowedHosts,
 }
 
 impl Default for TransportConfig {
@@ -45,6 +49,7 @@ impl Default for TransportConfig {
             max_backoff: Duration::from_secs(10),
             rate_per_second: 10,
             burst: 20,
+            allowed_hosts: AllowedHosts::default(),
         }
     }
 }
@@ -186,6 +191,10 @@ impl Transport {
 
     /// Sends `req` until it succeeds, fails for good, or runs out of attempts. `decode` turns a
     /// success reply into the caller's value; a decode failure is reported and never retried.
+    ///
+    /// Every cloud request of the process goes through here, so this is where the endpoint
+    /// allow-list is enforced: a refused URL fails before the rate limiter, signing or any
+    /// connection.
     pub(crate) async fn send<T>(
         &self,
         limiter: Option<&Limiter>,
@@ -193,6 +202,7 @@ impl Transport {
         cred: &Credential<'_>,
         decode: impl Fn(&Reply) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        self.allowed(req)?;
         let max_attempts = self.cfg.max_attempts.max(1);
         let mut attempt = 0;
         loop {
@@ -202,11 +212,12 @@ impl Transport {
             }
             let started = Instant::now();
             let result = match self.attempt(req, cred).await {
-                Ok(reply) if reply.status.is_success() => decode(&reply).map_err(|error| Failed {
-                    error,
-                    sent: true,
-                    retry_after: None,
-                }),
+                Ok(reply) if reply.status.is_success() => decode_json(req, &reply, &decode)
+                    .map_err(|error| Failed {
+                        error,
+                        sent: true,
+                        retry_after: None,
+                    }),
                 Ok(reply) => Err(Failed {
                     retry_after: retry_after(&reply.headers, jiff::Timestamp::now()),
                     error: api_error(req, &reply),
@@ -315,6 +326,23 @@ impl Transport {
         })
     }
 
+    /// `Err(EndpointRefused)` unless the allow-list admits `req`'s URL.
+    fn allowed(&self, req: &Request) -> Result<(), Error> {
+        self.cfg.allowed_hosts.check(&req.url).map_err(|why| {
+            let host = match (req.url.host_str(), req.url.port()) {
+                (Some(host), Some(port)) => format!("{host}:{port}"),
+                (Some(host), None) => host.to_string(),
+                (None, _) => "(none)".to_string(),
+            };
+            tracing::debug!(service = req.service, operation = req.operation, %host, %why, "endpoint refused");
+            Error::EndpointRefused {
+                service: req.service,
+                host: truncate(&host, MAX_HOST_LEN),
+                why,
+            }
+        })
+    }
+
     fn http_error(&self, req: &Request, e: &reqwest::Error) -> Error {
         if e.is_timeout() {
             return Error::Timeout {
@@ -350,10 +378,37 @@ fn chain(e: &reqwest::Error) -> String {
 
 /// Longest `X-Request-Id` kept (real ones are 32 hex digits).
 const MAX_REQUEST_ID_LEN: usize = 64;
+/// Longest host name quoted in a refusal (DNS names have at most 253 characters).
+const MAX_HOST_LEN: usize = 260;
 
-/// An error status turned into `Error::Api` with the cloud's code, message and request id.
+/// A success reply decoded by `decode`, unless its body is neither empty (204, lists) nor JSON:
+/// such an answer did not come from the cloud API, and its text is never quoted.
+fn decode_json<T>(
+    req: &Request,
+    reply: &Reply,
+    decode: impl Fn(&Reply) -> Result<T, Error>,
+) -> Result<T, Error> {
+    if !is_empty_body(&reply.body) && !is_json(&reply.body) {
+        return Err(Error::Decode {
+            service: req.service,
+            operation: req.operation,
+            message: format!(
+                "HTTP {}, {}",
+                reply.status.as_u16(),
+                describe_body(reply.header("content-type"), &reply.body)
+            ),
+        });
+    }
+    decode(reply)
+}
+
+/// An error status turned into `Error::Api` with the cloud's code, message and request id. A body
+/// that is not JSON is described (type and length), never quoted.
 pub(crate) fn api_error(req: &Request, reply: &Reply) -> Error {
     let (code, mut message) = parse_error_body(&reply.body);
+    if message.is_empty() && !is_empty_body(&reply.body) && !is_json(&reply.body) {
+        message = describe_body(reply.header("content-type"), &reply.body);
+    }
     if message.is_empty() {
         message = reply
             .status
