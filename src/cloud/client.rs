@@ -1,14 +1,15 @@
 //! One `CloudClient` per distinct account: it owns the account's token cache, project id and rate
 //! limiter, and authenticates every call it sends.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use url::Url;
 
 use super::account::{Account, Credentials};
 use super::auth::AkSkSigner;
+use super::client_cache::{CacheLimits, ClientCache};
 use super::dcs::Dcs;
 use super::dds::Dds;
 use super::endpoints::{Service, base_url, join};
@@ -20,13 +21,10 @@ use super::transport::{
     CallObserver, Credential, Limiter, Reply, Request, Transport, TransportConfig, limiter,
 };
 
-/// Above this many cached accounts, clients no caller holds any more are dropped.
-const CACHE_SOFT_LIMIT: usize = 64;
-
-/// The cache of per-account clients, sharing one HTTP transport.
+/// The cache of per-account clients, sharing one HTTP transport (see [`ClientCache`]).
 pub struct CloudClients {
     transport: Arc<Transport>,
-    clients: Mutex<HashMap<Account, Arc<CloudClient>>>,
+    clients: Mutex<ClientCache<Account, CloudClient>>,
 }
 
 impl fmt::Debug for CloudClients {
@@ -38,10 +36,19 @@ impl fmt::Debug for CloudClients {
 }
 
 impl CloudClients {
+    /// Clients cached with the default [`CacheLimits`].
     pub fn new(cfg: TransportConfig, observer: Option<Arc<dyn CallObserver>>) -> Self {
+        Self::with_limits(cfg, observer, CacheLimits::default())
+    }
+
+    pub fn with_limits(
+        cfg: TransportConfig,
+        observer: Option<Arc<dyn CallObserver>>,
+        limits: CacheLimits,
+    ) -> Self {
         Self {
             transport: Arc::new(Transport::new(cfg, observer)),
-            clients: Mutex::new(HashMap::new()),
+            clients: Mutex::new(ClientCache::new(limits)),
         }
     }
 
@@ -49,15 +56,17 @@ impl CloudClients {
     /// so rotated credentials get a fresh token cache and project lookup.
     pub fn client(&self, account: &Account) -> Arc<CloudClient> {
         let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(client) = clients.get(account) {
-            return client.clone();
-        }
-        if clients.len() >= CACHE_SOFT_LIMIT {
-            clients.retain(|_, c| Arc::strong_count(c) > 1);
-        }
-        let client = Arc::new(CloudClient::new(account.clone(), self.transport.clone()));
-        clients.insert(account.clone(), client.clone());
-        client
+        clients.get_or_insert_with(account, Instant::now(), || {
+            CloudClient::new(account.clone(), self.transport.clone())
+        })
+    }
+
+    /// How many clients the cache holds (at most its capacity).
+    pub fn cached(&self) -> usize {
+        self.clients
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 }
 

@@ -3,6 +3,7 @@ pub mod account;
 pub mod allow;
 mod auth;
 pub mod client;
+pub mod client_cache;
 mod db_api;
 pub mod dcs;
 mod dcs_records;
