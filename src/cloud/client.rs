@@ -15,11 +15,10 @@ use super::dds::Dds;
 use super::endpoints::{Service, base_url, join};
 use super::error::Error;
 use super::project::lookup_project_id;
+use super::rate_limit::{Limiter, limiter};
 use super::taurus::Taurus;
 use super::token::{IamToken, PasswordLogin, Scope, TokenCache, request_token};
-use super::transport::{
-    CallObserver, Credential, Limiter, Reply, Request, Transport, TransportConfig, limiter,
-};
+use super::transport::{CallObserver, Credential, Reply, Request, Transport, TransportConfig};
 
 /// The cache of per-account clients, sharing one HTTP transport (see [`ClientCache`]).
 pub struct CloudClients {

@@ -82,6 +82,14 @@ pub enum Error {
     /// The account cannot be used as configured (bad endpoint, unknown region, ...).
     #[error("invalid cloud configuration: {0}")]
     Config(String),
+    /// Not sent: the account's client-side rate limit (`--cloud-rate-per-second`) has no slot
+    /// for `retry_in`, longer than a call may wait. The resource requeues instead.
+    #[error("{service} {operation}: not sent: the account's request rate (--cloud-rate-per-second) is used up; next slot in {} ms", .retry_in.as_millis())]
+    RateLimited {
+        service: &'static str,
+        operation: &'static str,
+        retry_in: Duration,
+    },
     /// The request URL's host is not allowed (`--allowed-endpoint-hosts`); nothing was sent.
     #[error("{service} endpoint {host} refused: {why}")]
     EndpointRefused {
@@ -117,6 +125,15 @@ impl Error {
             // user fixes the Secret, so resources wait as with rejected credentials instead of failing.
             // A refused endpoint is fixed the same way (or by widening the operator's allow-list).
             Self::Config(_) | Self::EndpointRefused { .. } => ErrorClass::Auth,
+            Self::RateLimited { .. } => ErrorClass::Throttled,
+        }
+    }
+
+    /// How long to wait before trying again, when the error says (client-side rate limit).
+    pub fn retry_in(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_in, .. } => Some(*retry_in),
+            _ => None,
         }
     }
 
@@ -150,6 +167,7 @@ impl Error {
             Self::Auth(_) => "Auth",
             Self::Config(_) => "Config",
             Self::EndpointRefused { .. } => "EndpointRefused",
+            Self::RateLimited { .. } => "RateLimited",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod error;
 mod fuzz_tests;
 pub mod job;
 mod project;
+mod rate_limit;
 mod retry;
 pub mod signer;
 pub mod taurus;

@@ -13,7 +13,8 @@ use url::Url;
 
 use super::endpoints::join;
 use super::error::Error;
-use super::transport::{Credential, Limiter, Reply, Request, Transport};
+use super::rate_limit::Limiter;
+use super::transport::{Credential, Reply, Request, Transport};
 use super::wire::{Loose, decode, missing};
 
 /// Refresh when less than this remains (the SDKs' margin for temporary credentials).

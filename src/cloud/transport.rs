@@ -5,12 +5,10 @@
 //! header value: the `Authorization`, `X-Auth-Token` and `X-Security-Token` values stay in here.
 
 use std::fmt;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
 use url::Url;
@@ -18,6 +16,7 @@ use url::Url;
 use super::allow::AllowedHosts;
 use super::auth::{AkSkSigner, token_header};
 use super::error::{Error, describe_body, is_json, parse_error_body, truncate};
+use super::rate_limit::Limiter;
 use super::retry::{may_retry, next_delay, retry_after};
 use super::wire::is_empty_body;
 
@@ -36,6 +35,9 @@ pub struct TransportConfig {
     pub rate_per_second: u32,
     /// Requests an idle account may send at once.
     pub burst: u32,
+    /// Longest a call waits for its account's next rate-limit slot; a later slot fails the call
+    /// at once (`Error::RateLimited`) so that no reconcile slot is held while waiting.
+    pub max_rate_wait: Duration,
     /// Hosts requests may go to (`--allowed-endpoint-hosts`); every request URL is checked.
     pub allowed_hosts: AllowedHosts,
 }
@@ -49,6 +51,7 @@ impl Default for TransportConfig {
             max_backoff: Duration::from_secs(10),
             rate_per_second: 10,
             burst: 20,
+            max_rate_wait: Duration::from_millis(200),
             allowed_hosts: AllowedHosts::default(),
         }
     }
@@ -63,18 +66,6 @@ pub trait CallObserver: Send + Sync {
         outcome: &'static str,
         elapsed: Duration,
     );
-}
-
-/// The per-account client-side rate limiter, shared by every call of that account.
-pub(crate) type Limiter = DefaultDirectRateLimiter;
-
-/// A limiter for `cfg`, or `None` when limiting is off.
-pub(crate) fn limiter(cfg: &TransportConfig) -> Option<Limiter> {
-    let rate = NonZeroU32::new(cfg.rate_per_second)?;
-    let burst = NonZeroU32::new(cfg.burst).unwrap_or(rate);
-    Some(RateLimiter::direct(
-        Quota::per_second(rate).allow_burst(burst),
-    ))
 }
 
 /// One logical cloud call; sent once per attempt.
@@ -205,10 +196,26 @@ impl Transport {
         self.allowed(req)?;
         let max_attempts = self.cfg.max_attempts.max(1);
         let mut attempt = 0;
+        // The previous attempt's error: a retry the rate limiter holds back is not made, and the
+        // call ends with what the cloud said last.
+        let mut last: Option<Error> = None;
         loop {
             attempt += 1;
-            if let Some(limiter) = limiter {
-                limiter.until_ready().await;
+            if let Some(limiter) = limiter
+                && let Err(retry_in) = limiter.acquire(self.cfg.max_rate_wait).await
+            {
+                tracing::debug!(
+                    service = req.service,
+                    operation = req.operation,
+                    attempt,
+                    retry_in_ms = retry_in.as_millis() as u64,
+                    "rate limited; not sent"
+                );
+                return Err(last.unwrap_or(Error::RateLimited {
+                    service: req.service,
+                    operation: req.operation,
+                    retry_in,
+                }));
             }
             let started = Instant::now();
             let result = match self.attempt(req, cred).await {
@@ -260,6 +267,7 @@ impl Transport {
                 service = req.service, operation = req.operation, attempt,
                 delay_ms = delay.as_millis() as u64, error = %failed.error, "retrying cloud call"
             );
+            last = Some(failed.error);
             tokio::time::sleep(delay).await;
         }
     }

@@ -241,7 +241,10 @@ fn waiting_for<K: Operation>(obj: &K, holder: &str) -> Observation {
 fn is_definite(e: &CloudError) -> bool {
     match e {
         CloudError::Api { status, .. } => *status < 500,
-        CloudError::Auth(_) | CloudError::Config(_) | CloudError::EndpointRefused { .. } => true,
+        CloudError::Auth(_)
+        | CloudError::Config(_)
+        | CloudError::EndpointRefused { .. }
+        | CloudError::RateLimited { .. } => true,
         CloudError::Network { .. } | CloudError::Timeout { .. } | CloudError::Decode { .. } => {
             false
         }

@@ -30,6 +30,7 @@ pub fn cfg() -> TransportConfig {
         max_backoff: Duration::from_millis(200),
         rate_per_second: 500,
         burst: 500,
+        max_rate_wait: Duration::from_millis(200),
         allowed_hosts: AllowedHosts::new(vec!["127.0.0.1".parse().unwrap()]),
     }
 }

@@ -177,6 +177,7 @@ pub fn cfg() -> TransportConfig {
         max_backoff: Duration::from_secs(2),
         rate_per_second: 1000,
         burst: 1000,
+        max_rate_wait: Duration::from_millis(200),
         allowed_hosts: AllowedHosts::new(vec!["127.0.0.1".parse().unwrap()]),
     }
 }

@@ -46,3 +46,4 @@ mod faults;
 mod invalid;
 mod outcome;
 mod restore;
+mod throttle;
