@@ -39,6 +39,7 @@ mod common;
 mod kinds;
 
 mod busy;
+mod controllers;
 mod create;
 mod credentials;
 mod deletion;

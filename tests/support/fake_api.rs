@@ -1,8 +1,12 @@
-//! An in-memory Kubernetes API server behind kube's `tower_test` mock service, for reconcile tests
-//! and benchmarks: it answers the operator's calls (GET objects and Secrets, server-side-apply
-//! status, merge-patch finalizers with resourceVersion preconditions, events) from a small object
-//! store, and logs every request so tests can assert the exact patches and events.
+//! An in-memory Kubernetes API server behind a tower service, for reconcile tests and benchmarks:
+//! it answers the operator's calls (GET, LIST and WATCH of objects and Secrets with label selectors,
+//! POST and DELETE, server-side-apply status and merge patches with resourceVersion preconditions,
+//! events) from a small object store, and logs every request so tests can assert the exact patches
+//! and events. Watches make kube-runtime's real `Controller` usable against it.
 #![allow(dead_code)]
+
+#[path = "fake_watch.rs"]
+pub mod watch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -13,6 +17,8 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use kube::client::Body;
 use serde_json::{Value, json};
+
+use watch::{Collection, FakeBody, Hub, query_param, watch_body};
 
 /// One request the operator made.
 #[derive(Debug, Clone)]
@@ -39,6 +45,8 @@ struct State {
     reads: u64,
     /// Every stored version per path with its write time, when enabled (watch-latency models).
     versions: Option<HashMap<String, Vec<(Instant, Value)>>>,
+    /// The change log behind LIST resourceVersions and WATCH streams.
+    hub: Hub,
 }
 
 impl State {
@@ -51,6 +59,56 @@ impl State {
             .or_default()
             .push((Instant::now(), obj.clone()));
     }
+
+    /// Stores `obj` at `path` under a new resourceVersion and tells the watches; returns the stored copy.
+    fn store(&mut self, path: &str, mut obj: Value) -> Value {
+        self.next_rv += 1;
+        let rv = self.next_rv;
+        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let kind = if self.objects.contains_key(path) {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        self.objects.insert(path.to_string(), obj.clone());
+        self.record_version(path);
+        self.hub.record(rv, kind, path, &obj);
+        obj
+    }
+
+    /// Removes the object at `path` (finalizers gone) and tells the watches.
+    fn remove(&mut self, path: &str) -> Option<Value> {
+        let mut obj = self.objects.remove(path)?;
+        self.next_rv += 1;
+        let rv = self.next_rv;
+        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+        self.hub.record(rv, "DELETED", path, &obj);
+        Some(obj)
+    }
+
+    /// Marks `path` deleted: it stays while finalizers remain, as in Kubernetes. Returns what remains.
+    fn mark_deleted(&mut self, path: &str) -> Option<Value> {
+        let mut obj = self.objects.get(path)?.clone();
+        if has_finalizers(&obj) {
+            if obj["metadata"]["deletionTimestamp"].is_null() {
+                obj["metadata"]["deletionTimestamp"] = json!(
+                    jiff::Timestamp::now()
+                        .round(jiff::Unit::Second)
+                        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+                        .to_string()
+                );
+                return Some(self.store(path, obj));
+            }
+            return Some(obj);
+        }
+        self.remove(path)
+    }
+}
+
+fn has_finalizers(obj: &Value) -> bool {
+    obj["metadata"]["finalizers"]
+        .as_array()
+        .is_some_and(|f| !f.is_empty())
 }
 
 /// Handle shared by the test and the fake server.
@@ -71,36 +129,36 @@ impl FakeApi {
 
     /// A kube Client whose every request this fake answers (needs a tokio runtime).
     pub fn client(&self) -> kube::Client {
-        let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let me = self.clone();
-        tokio::spawn(async move {
-            while let Some((req, send)) = handle.next_request().await {
-                let resp = me.handle(req).await;
-                let (parts, body) = resp.into_parts();
-                let bytes = body
-                    .collect()
+        let svc = tower::service_fn(move |req: Request<Body>| {
+            // Handled in a task of its own: a request that was sent lands even when its caller is
+            // dropped (a crash), as over a network.
+            let handled = tokio::spawn({
+                let me = me.clone();
+                async move { me.handle(req).await }
+            });
+            async move {
+                handled
                     .await
-                    .map(|b| b.to_bytes())
-                    .unwrap_or_default();
-                send.send_response(Response::from_parts(parts, Body::from(bytes.to_vec())));
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
             }
         });
         kube::Client::new(svc, "default")
     }
 
-    /// Stores an object at `path` (metadata.resourceVersion and uid are filled in).
+    /// Stores an object at `path` (metadata.resourceVersion and uid are filled in); watches see it.
     pub fn put(&self, path: &str, mut obj: Value) {
         let mut s = self.state.lock().unwrap();
-        s.next_rv += 1;
-        obj["metadata"]["resourceVersion"] = json!(s.next_rv.to_string());
         if obj["metadata"]["uid"].is_null() {
             obj["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
         }
         if obj["metadata"]["generation"].is_null() {
             obj["metadata"]["generation"] = json!(1);
         }
-        s.objects.insert(path.to_string(), obj);
-        s.record_version(path);
+        if obj["metadata"]["creationTimestamp"].is_null() {
+            obj["metadata"]["creationTimestamp"] = json!(now_rfc3339());
+        }
+        s.store(path, obj);
     }
 
     pub fn get(&self, path: &str) -> Option<Value> {
@@ -109,19 +167,17 @@ impl FakeApi {
 
     /// Marks an object deleted: it stays while finalizers remain, as in Kubernetes.
     pub fn delete(&self, path: &str) {
-        let mut s = self.state.lock().unwrap();
-        let gone = match s.objects.get_mut(path) {
-            Some(o) => {
-                o["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
-                o["metadata"]["finalizers"]
-                    .as_array()
-                    .is_none_or(|f| f.is_empty())
-            }
-            None => false,
-        };
-        if gone {
-            s.objects.remove(path);
-        }
+        self.state.lock().unwrap().mark_deleted(path);
+    }
+
+    /// Paths of the stored objects that start with `prefix`.
+    pub fn paths(&self, prefix: &str) -> Vec<String> {
+        let s = self.state.lock().unwrap();
+        s.objects
+            .keys()
+            .filter(|p| p.starts_with(prefix))
+            .cloned()
+            .collect()
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -190,7 +246,10 @@ impl FakeApi {
         s.fail_status_writes = fail;
     }
 
-    async fn handle(&self, req: Request<Body>) -> Response<Full<Bytes>> {
+    async fn handle(&self, req: Request<Body>) -> Response<FakeBody> {
+        // A real API server is a network round-trip away: every call suspends the caller at least
+        // once (the crash tests cut reconciles at exactly these points).
+        tokio::task::yield_now().await;
         let (parts, body) = req.into_parts();
         let bytes = body
             .collect()
@@ -199,6 +258,7 @@ impl FakeApi {
             .unwrap_or_default();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let path = parts.uri.path().to_string();
+        let query = parts.uri.query();
         let mut s = self.state.lock().unwrap();
         if parts.method == Method::GET {
             s.reads += 1;
@@ -211,82 +271,196 @@ impl FakeApi {
                 at: Instant::now(),
             });
         }
-        match parts.method {
-            Method::GET => match s.objects.get(&path) {
+        let collection = Collection::parse(&path, query);
+        match (parts.method, collection) {
+            (Method::GET, Some(c)) if query_param(query, "watch").as_deref() == Some("true") => {
+                let from = query_param(query, "resourceVersion")
+                    .and_then(|rv| rv.parse::<u64>().ok())
+                    .unwrap_or(0);
+                watch(&s, c, from)
+            }
+            (Method::GET, Some(c)) => list(&s, &c),
+            (Method::GET, None) => match s.objects.get(&path) {
                 Some(o) => reply(StatusCode::OK, o),
                 None => not_found(&path),
             },
-            Method::POST if path.ends_with("/events") => {
+            (Method::POST, Some(_)) if path.ends_with("/events") => {
                 let mut ev = body.clone();
                 ev["metadata"]["resourceVersion"] = json!("1");
                 s.events.push(ev.clone());
                 reply(StatusCode::CREATED, &ev)
             }
-            Method::PATCH if path.contains("/events/") => reply(StatusCode::OK, &body),
-            Method::PATCH if path.ends_with("/status") => {
-                if s.pass_status_writes > 0 {
-                    s.pass_status_writes -= 1;
-                } else if s.fail_status_writes > 0 {
-                    s.fail_status_writes -= 1;
-                    return status_error(StatusCode::INTERNAL_SERVER_ERROR, "injected failure");
-                }
-                let obj_path = path.trim_end_matches("/status").to_string();
-                s.next_rv += 1;
-                let rv = s.next_rv.to_string();
-                match s.objects.get_mut(&obj_path) {
-                    Some(o) => {
-                        // One field manager sending its whole status: apply replaces it.
-                        o["status"] = body["status"].clone();
-                        o["metadata"]["resourceVersion"] = json!(rv);
-                        let out = reply(StatusCode::OK, o);
-                        s.record_version(&obj_path);
-                        out
-                    }
-                    None => not_found(&obj_path),
-                }
-            }
-            Method::PATCH => {
-                s.next_rv += 1;
-                let rv = s.next_rv.to_string();
-                let Some(o) = s.objects.get_mut(&path) else {
-                    return not_found(&path);
-                };
-                let want = body["metadata"]["resourceVersion"].as_str();
-                if want.is_some_and(|w| Some(w) != o["metadata"]["resourceVersion"].as_str()) {
-                    return status_error(StatusCode::CONFLICT, "the object has been modified");
-                }
-                if let Some(f) = body["metadata"].get("finalizers") {
-                    o["metadata"]["finalizers"] = f.clone();
-                }
-                o["metadata"]["resourceVersion"] = json!(rv);
-                let out = o.clone();
-                s.record_version(&path);
-                let deleted = !out["metadata"]["deletionTimestamp"].is_null()
-                    && out["metadata"]["finalizers"]
-                        .as_array()
-                        .is_none_or(|f| f.is_empty());
-                if deleted {
-                    s.objects.remove(&path);
-                }
-                reply(StatusCode::OK, &out)
-            }
+            (Method::POST, Some(c)) => create(&mut s, &c, body),
+            (Method::PATCH, _) if path.contains("/events/") => reply(StatusCode::OK, &body),
+            (Method::PATCH, _) if path.ends_with("/status") => patch_status(&mut s, &path, &body),
+            (Method::PATCH, _) => patch_object(&mut s, &path, &body),
+            (Method::DELETE, None) => match s.mark_deleted(&path) {
+                Some(o) => reply(StatusCode::OK, &o),
+                None => not_found(&path),
+            },
             _ => status_error(StatusCode::METHOD_NOT_ALLOWED, "not supported by the fake"),
         }
     }
 }
 
-fn reply(code: StatusCode, v: &Value) -> Response<Full<Bytes>> {
+/// LIST: the matching objects and the current resourceVersion to watch from.
+fn list(s: &State, c: &Collection) -> Response<FakeBody> {
+    let items: Vec<&Value> = s
+        .objects
+        .iter()
+        .filter(|(p, o)| c.matches(p, o))
+        .map(|(_, o)| o)
+        .collect();
+    reply(
+        StatusCode::OK,
+        &json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": s.next_rv.to_string()}, "items": items}),
+    )
+}
+
+/// WATCH from `from` (0: the current objects as ADDED first, as a real API server does).
+fn watch(s: &State, c: Collection, from: u64) -> Response<FakeBody> {
+    let Some((mut past, rx)) = s.hub.resume(from, &c) else {
+        return status_error(StatusCode::GONE, "too old resource version");
+    };
+    if from == 0 {
+        past = s
+            .objects
+            .iter()
+            .filter(|(p, o)| c.matches(p, o))
+            .map(|(p, o)| watch::Change {
+                rv: s.next_rv,
+                kind: "ADDED",
+                path: p.clone(),
+                object: o.clone(),
+            })
+            .collect();
+    }
+    let after = if from == 0 { s.next_rv } else { from };
     Response::builder()
-        .status(code)
+        .status(StatusCode::OK)
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(v.to_string())))
+        .body(watch_body(past, rx, c, after))
         .unwrap()
 }
 
-fn status_error(code: StatusCode, message: &str) -> Response<Full<Bytes>> {
+/// POST: creates the object, or answers 409 AlreadyExists.
+fn create(s: &mut State, c: &Collection, mut obj: Value) -> Response<FakeBody> {
+    let ns = obj["metadata"]["namespace"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| c.namespace.clone())
+        .unwrap_or_default();
+    let Some(name) = obj["metadata"]["name"].as_str().map(str::to_string) else {
+        return status_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "metadata.name: Required value",
+        );
+    };
+    let path = c.object_path(&ns, &name);
+    if s.objects.contains_key(&path) {
+        return status_error(StatusCode::CONFLICT, &format!("{name} already exists"));
+    }
+    obj["metadata"]["namespace"] = json!(ns);
+    obj["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
+    obj["metadata"]["generation"] = json!(1);
+    obj["metadata"]["creationTimestamp"] = json!(now_rfc3339());
+    let stored = s.store(&path, obj);
+    reply(StatusCode::CREATED, &stored)
+}
+
+/// Server-side apply of a whole status by the one field manager: it replaces the status. A
+/// resourceVersion in the body is a precondition, as on a real API server.
+fn patch_status(s: &mut State, path: &str, body: &Value) -> Response<FakeBody> {
+    if s.pass_status_writes > 0 {
+        s.pass_status_writes -= 1;
+    } else if s.fail_status_writes > 0 {
+        s.fail_status_writes -= 1;
+        return status_error(StatusCode::INTERNAL_SERVER_ERROR, "injected failure");
+    }
+    let obj_path = path.trim_end_matches("/status");
+    let Some(mut o) = s.objects.get(obj_path).cloned() else {
+        return not_found(obj_path);
+    };
+    if let Some(conflict) = precondition(&o, body) {
+        return conflict;
+    }
+    o["status"] = body["status"].clone();
+    let stored = s.store(obj_path, o);
+    reply(StatusCode::OK, &stored)
+}
+
+/// A merge patch (or an apply treated as one) of metadata and spec-level fields.
+fn patch_object(s: &mut State, path: &str, body: &Value) -> Response<FakeBody> {
+    let Some(mut o) = s.objects.get(path).cloned() else {
+        return not_found(path);
+    };
+    if let Some(conflict) = precondition(&o, body) {
+        return conflict;
+    }
+    let mut patch = body.clone();
+    if let Some(meta) = patch["metadata"].as_object_mut() {
+        meta.remove("resourceVersion");
+    }
+    merge(&mut o, &patch);
+    if !o["metadata"]["deletionTimestamp"].is_null() && !has_finalizers(&o) {
+        let gone = s.remove(path).unwrap_or(o);
+        return reply(StatusCode::OK, &gone);
+    }
+    let stored = s.store(path, o);
+    reply(StatusCode::OK, &stored)
+}
+
+/// 409 when `body` names a resourceVersion other than the stored one.
+fn precondition(stored: &Value, body: &Value) -> Option<Response<FakeBody>> {
+    let want = body["metadata"]["resourceVersion"].as_str()?;
+    (Some(want) != stored["metadata"]["resourceVersion"].as_str())
+        .then(|| status_error(StatusCode::CONFLICT, "the object has been modified"))
+}
+
+/// RFC 7386 JSON merge patch.
+fn merge(target: &mut Value, patch: &Value) {
+    let Some(fields) = patch.as_object() else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    for (k, v) in fields {
+        if v.is_null() {
+            target.as_object_mut().map(|t| t.remove(k));
+        } else {
+            merge(&mut target[k], v);
+        }
+    }
+}
+
+fn now_rfc3339() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_string()
+}
+
+fn reply(code: StatusCode, v: &Value) -> Response<FakeBody> {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(
+            Full::new(Bytes::from(v.to_string()))
+                .map_err(|e| match e {})
+                .boxed(),
+        )
+        .unwrap()
+}
+
+fn status_error(code: StatusCode, message: &str) -> Response<FakeBody> {
     let reason = match code.as_u16() {
         404 => "NotFound",
+        409 if message.ends_with("already exists") => "AlreadyExists",
         409 => "Conflict",
+        410 => "Expired",
+        422 => "Invalid",
         _ => "InternalError",
     };
     reply(
@@ -295,6 +469,6 @@ fn status_error(code: StatusCode, message: &str) -> Response<Full<Bytes>> {
     )
 }
 
-fn not_found(path: &str) -> Response<Full<Bytes>> {
+fn not_found(path: &str) -> Response<FakeBody> {
     status_error(StatusCode::NOT_FOUND, &format!("{path} not found"))
 }

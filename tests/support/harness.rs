@@ -214,3 +214,75 @@ impl Harness {
             .collect()
     }
 }
+
+/// The operator's real controllers (kube-runtime `Controller`s, as `run` starts them) running
+/// against the fake API server: every change of a watched object, the operator's own status
+/// writes included, triggers a reconcile. Dropping it stops them.
+pub struct Running {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+    synced: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Harness {
+    /// Starts every controller over all namespaces with `concurrency` reconciles at once per controller.
+    pub fn run_controllers(&self, concurrency: u16) -> Running {
+        use futures::FutureExt;
+        use hwcloud_backup_operator::controller::runner::{RunOptions, run};
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = stopped.map(|_| ()).boxed().shared();
+        let synced = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = synced.clone();
+        let opts = RunOptions {
+            namespaces: Vec::new(),
+            concurrency,
+        };
+        let task = tokio::spawn(run(self.ctx.clone(), opts, shutdown, move || {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst)
+        }));
+        Running {
+            stop: Some(stop),
+            task,
+            synced,
+        }
+    }
+
+    /// Waits (polling every 20 ms) until `cond` holds; panics with `what` after `limit`.
+    pub async fn wait_until(
+        &self,
+        limit: Duration,
+        what: &str,
+        mut cond: impl FnMut(&Self) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !cond(self) {
+            if tokio::time::Instant::now() > deadline {
+                panic!("timed out after {limit:?} waiting for {what}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Running {
+    /// Whether every controller's cache has listed its objects.
+    pub fn synced(&self) -> bool {
+        self.synced.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Stops the controllers and waits for them to finish their in-flight reconciles.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
