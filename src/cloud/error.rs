@@ -84,7 +84,11 @@ pub enum Error {
     Config(String),
     /// Not sent: the account's client-side rate limit (`--cloud-rate-per-second`) has no slot
     /// for `retry_in`, longer than a call may wait. The resource requeues instead.
-    #[error("{service} {operation}: not sent: the account's request rate (--cloud-rate-per-second) is used up; next slot in {} ms", .retry_in.as_millis())]
+    // The wait stays out of the message: status carries the message, and a text that changes on
+    // every try would rewrite status (and so trigger a reconcile) each time.
+    #[error(
+        "{service} {operation}: not sent: the account's request rate (--cloud-rate-per-second) is used up"
+    )]
     RateLimited {
         service: &'static str,
         operation: &'static str,

@@ -45,7 +45,10 @@ fn one_per_second(h: &Harness, settings: Settings) -> Arc<Context> {
 }
 
 /// Runs the resource at `path` the way kube-runtime does with a fixed concurrency: each reconcile
-/// takes one of `slots` for as long as it runs, and the next one comes after the requeue.
+/// takes one of `slots` for as long as it runs (FIFO, like the runner's queue), and the next one
+/// comes after the requeue. Watch-triggered reruns are left out on purpose: honouring every
+/// requeue against the operator's own status writes is the per-resource gate of issue 8 item 0;
+/// without it, `Harness::run_controllers` reruns a throttled create on each of its own writes.
 fn run(
     h: &Harness,
     ctx: Arc<Context>,
