@@ -16,6 +16,8 @@ use std::str::FromStr;
 
 use url::{Host, Url};
 
+use super::error::{Error, truncate};
+
 /// The Huawei Cloud and Open Telekom Cloud domains: every default endpoint lies under one of them.
 pub const DEFAULT_ALLOWED_HOSTS: &[&str] = &[
     "*.myhuaweicloud.com",
@@ -174,6 +176,29 @@ impl AllowedHosts {
         } else {
             Err(format!("the host is not in {FLAG} ({self})"))
         }
+    }
+}
+
+/// Longest host quoted in a refusal (DNS names have at most 253 characters).
+const MAX_HOST_LEN: usize = 260;
+
+impl AllowedHosts {
+    /// `Err(EndpointRefused)`, naming the host and why, unless a request of `service` to `url`
+    /// may be sent.
+    pub(crate) fn admit(&self, service: &'static str, url: &Url) -> Result<(), Error> {
+        self.check(url).map_err(|why| {
+            let host = match (url.host_str(), url.port()) {
+                (Some(host), Some(port)) => format!("{host}:{port}"),
+                (Some(host), None) => host.to_string(),
+                (None, _) => "(none)".to_string(),
+            };
+            tracing::debug!(service, %host, %why, "endpoint refused");
+            Error::EndpointRefused {
+                service,
+                host: truncate(&host, MAX_HOST_LEN),
+                why,
+            }
+        })
     }
 }
 

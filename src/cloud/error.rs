@@ -294,33 +294,12 @@ pub fn classify(status: u16, code: &str) -> ErrorClass {
 /// nested object (`{"error": {...}}`), as the Python SDK's exception handler does. Codes may be
 /// strings, numbers, or `{}` (a documented quirk), which counts as absent. A body that is not
 /// JSON (an HTML error page, a proxy's text) gives nothing: whatever answered, its text is never
-/// quoted (the caller describes it with [`describe_body`]).
+/// quoted (the caller describes it with `wire::describe_body`).
 pub fn parse_error_body(body: &[u8]) -> (String, String) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return (String::new(), String::new());
     };
     find_error(&value, 0).unwrap_or_default()
-}
-
-/// Whether `body` is one JSON value (an empty body is not).
-pub fn is_json(body: &[u8]) -> bool {
-    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
-}
-
-/// A body that is not JSON, described without quoting it: `text/html, 1534 bytes, not JSON`.
-/// Only the media type of `content_type` is kept, and only when it looks like one.
-pub fn describe_body(content_type: Option<&str>, body: &[u8]) -> String {
-    let media = content_type
-        .and_then(|ct| ct.split(';').next())
-        .map(str::trim)
-        .filter(|m| {
-            (1..=64).contains(&m.len())
-                && m.contains('/')
-                && m.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"/+-.".contains(&b))
-        })
-        .unwrap_or("no content type");
-    format!("{media}, {} bytes, not JSON", body.len())
 }
 
 fn scalar(v: Option<&serde_json::Value>) -> Option<String> {
@@ -437,25 +416,6 @@ mod tests {
         assert_eq!(parse_error_body(b"[1,2]"), (String::new(), String::new()));
         let huge = "x".repeat(10_000);
         assert!(parse_error_body(huge.as_bytes()).1.len() < 600);
-    }
-
-    #[test]
-    fn bodies_that_are_not_json_are_described_not_quoted() {
-        let page = b"<html><body>internal</body></html>";
-        assert!(!is_json(page) && !is_json(b"") && is_json(b" {} ") && is_json(b"[1]"));
-        assert_eq!(
-            describe_body(Some("text/html; charset=utf-8"), page),
-            "text/html, 34 bytes, not JSON"
-        );
-        assert_eq!(
-            describe_body(None, b"oops"),
-            "no content type, 4 bytes, not JSON"
-        );
-        assert_eq!(
-            describe_body(Some("<script>alert(1)</script>"), b"x"),
-            "no content type, 1 bytes, not JSON",
-            "a hostile header is not echoed"
-        );
     }
 
     #[test]

@@ -15,10 +15,10 @@ use url::Url;
 
 use super::allow::AllowedHosts;
 use super::auth::{AkSkSigner, token_header};
-use super::error::{Error, describe_body, is_json, parse_error_body, truncate};
+use super::error::{Error, parse_error_body, truncate};
 use super::rate_limit::Limiter;
 use super::retry::{may_retry, next_delay, retry_after};
-use super::wire::is_empty_body;
+use super::wire::{describe_body, is_empty_body, is_json};
 
 /// Timeouts, retry and rate-limit settings shared by every cloud call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +193,7 @@ impl Transport {
         cred: &Credential<'_>,
         decode: impl Fn(&Reply) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        self.allowed(req)?;
+        self.cfg.allowed_hosts.admit(req.service, &req.url)?;
         let max_attempts = self.cfg.max_attempts.max(1);
         let mut attempt = 0;
         // The previous attempt's error: a retry the rate limiter holds back is not made, and the
@@ -334,23 +334,6 @@ impl Transport {
         })
     }
 
-    /// `Err(EndpointRefused)` unless the allow-list admits `req`'s URL.
-    fn allowed(&self, req: &Request) -> Result<(), Error> {
-        self.cfg.allowed_hosts.check(&req.url).map_err(|why| {
-            let host = match (req.url.host_str(), req.url.port()) {
-                (Some(host), Some(port)) => format!("{host}:{port}"),
-                (Some(host), None) => host.to_string(),
-                (None, _) => "(none)".to_string(),
-            };
-            tracing::debug!(service = req.service, operation = req.operation, %host, %why, "endpoint refused");
-            Error::EndpointRefused {
-                service: req.service,
-                host: truncate(&host, MAX_HOST_LEN),
-                why,
-            }
-        })
-    }
-
     fn http_error(&self, req: &Request, e: &reqwest::Error) -> Error {
         if e.is_timeout() {
             return Error::Timeout {
@@ -386,8 +369,6 @@ fn chain(e: &reqwest::Error) -> String {
 
 /// Longest `X-Request-Id` kept (real ones are 32 hex digits).
 const MAX_REQUEST_ID_LEN: usize = 64;
-/// Longest host name quoted in a refusal (DNS names have at most 253 characters).
-const MAX_HOST_LEN: usize = 260;
 
 /// A success reply decoded by `decode`, unless its body is neither empty (204, lists) nor JSON:
 /// such an answer did not come from the cloud API, and its text is never quoted.
