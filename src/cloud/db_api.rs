@@ -7,10 +7,11 @@ use super::endpoints::Service;
 use super::error::Error;
 use super::job::{DbBackup, Job, parse_backup_list, parse_job};
 use super::transport::Request;
+use super::wire::Unique;
 
 /// Entries per list page (the documented maximum).
 const PAGE_SIZE: usize = 100;
-/// A guard against a server that never says it is done.
+/// A guard against a server that never says it is done (that keeps inventing ids).
 const MAX_PAGES: usize = 200;
 
 /// One of the two services, with the unit its backup sizes are given in.
@@ -45,7 +46,8 @@ impl DbApi<'_> {
     }
 
     /// Every page of `GET /v3/{pid}/backups` with `filter` (`instance_id` or `backup_id`), until
-    /// `stop` says the wanted entry was found.
+    /// `stop` says the wanted entry was found. Each backup comes once, even when a new one shifts
+    /// the pages (newest first) while they are read.
     pub(crate) async fn list(
         &self,
         operation: &'static str,
@@ -55,7 +57,7 @@ impl DbApi<'_> {
         let base = self.url(&["backups"]).await?;
         let service = self.label();
         let unit = self.unit_bytes;
-        let mut out = Vec::new();
+        let mut out = Unique::new();
         let mut seen = 0usize;
         for _ in 0..MAX_PAGES {
             let mut url = base.clone();
@@ -73,9 +75,17 @@ impl DbApi<'_> {
             seen += page.raw_len;
             let last = page.is_last(seen, PAGE_SIZE);
             let found = page.records.iter().any(&stop);
-            out.extend(page.records);
+            let repeated = out.add_page(page.records, |b: &DbBackup| b.id.as_str());
             if last || found {
-                return Ok(out);
+                return Ok(out.into_records());
+            }
+            if repeated {
+                tracing::warn!(
+                    service,
+                    operation,
+                    "backup list repeated a page; paging ignored?"
+                );
+                return Ok(out.into_records());
             }
         }
         tracing::warn!(
@@ -83,7 +93,7 @@ impl DbApi<'_> {
             operation,
             "backup list still had pages after {MAX_PAGES}"
         );
-        Ok(out)
+        Ok(out.into_records())
     }
 
     /// The instance's backups; entries of other instances (a server ignoring the filter) dropped.

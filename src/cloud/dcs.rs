@@ -12,12 +12,15 @@ use super::dcs_records::{parse_backup_page, parse_restore_page};
 use super::endpoints::Service;
 use super::error::Error;
 use super::transport::Request;
-use super::wire::{Loose, Page, decode, missing};
+use super::wire::{Loose, Page, Unique, decode, missing};
 
-/// Records asked for per list page (the v2 maximum).
-const PAGE_SIZE: usize = 1000;
-/// A guard against a server that never says it is done.
-const MAX_PAGES: usize = 100;
+/// Records asked for per v2 list page: the documented maximum (1-1000).
+const PAGE_SIZE_V2: usize = 1000;
+/// Records asked for per v1.0 list page: its documents give `limit` no maximum, only "minimum 1,
+/// default 10", so pages of the documented 10.
+const PAGE_SIZE_V1: usize = 10;
+/// A guard against a server that never says it is done: at most this many records are read.
+const MAX_RECORDS: usize = 100_000;
 const SERVICE: &str = "dcs";
 
 /// The backup file format (v2 only; v1.0 always writes RDB).
@@ -96,8 +99,15 @@ impl<'a> Dcs<'a> {
 
     /// Every backup record of the instance (all pages); none when the cloud answers 204.
     pub async fn list_backups(&self, instance_id: &str) -> Result<Vec<DcsBackupRecord>, Error> {
-        self.list_all(instance_id, "backups", "list_backups", parse_backup_page)
-            .await
+        let id: fn(&DcsBackupRecord) -> &str = |r| &r.backup_id;
+        self.list_all(
+            instance_id,
+            "backups",
+            "list_backups",
+            parse_backup_page,
+            id,
+        )
+        .await
     }
 
     /// Deletes a backup file; a missing backup is an error of class `NotFound`.
@@ -131,31 +141,45 @@ impl<'a> Dcs<'a> {
 
     /// Every restore record of the instance (all pages); none when the cloud answers 204.
     pub async fn list_restores(&self, instance_id: &str) -> Result<Vec<DcsRestoreRecord>, Error> {
-        self.list_all(instance_id, "restores", "list_restores", parse_restore_page)
-            .await
+        let id: fn(&DcsRestoreRecord) -> &str = |r| &r.restore_id;
+        self.list_all(
+            instance_id,
+            "restores",
+            "list_restores",
+            parse_restore_page,
+            id,
+        )
+        .await
     }
 
     /// Pages through a list: v2 with `offset` (0-based), v1.0 with `start` (1-based record
     /// number), both with `limit`. The list has no id filter, so callers match ids themselves.
+    /// Each record comes once (by `id`) even when a new one shifts the pages while they are read.
     async fn list_all<T>(
         &self,
         instance_id: &str,
         kind: &str,
         operation: &'static str,
         parse: fn(&'static str, &[u8]) -> Result<Page<T>, Error>,
+        id: fn(&T) -> &str,
     ) -> Result<Vec<T>, Error> {
         let base = self.url(instance_id, &[kind]).await?;
-        let mut records = Vec::new();
+        let version = self.version();
+        let page_size = match version {
+            DcsApiVersion::V2 => PAGE_SIZE_V2,
+            DcsApiVersion::V1 => PAGE_SIZE_V1,
+        };
+        let mut records = Unique::new();
         let mut seen = 0usize;
-        for _ in 0..MAX_PAGES {
+        for _ in 0..MAX_RECORDS / page_size {
             let mut url = base.clone();
             {
                 let mut q = url.query_pairs_mut();
-                match self.version() {
+                match version {
                     DcsApiVersion::V2 => q.append_pair("offset", &seen.to_string()),
                     DcsApiVersion::V1 => q.append_pair("start", &(seen + 1).to_string()),
                 };
-                q.append_pair("limit", &PAGE_SIZE.to_string());
+                q.append_pair("limit", &page_size.to_string());
             }
             let req = Request::new(SERVICE, operation, Method::GET, url);
             let page = self
@@ -163,17 +187,28 @@ impl<'a> Dcs<'a> {
                 .send(req, |reply| parse(operation, &reply.body))
                 .await?;
             seen += page.raw_len;
-            let last = page.is_last(seen, PAGE_SIZE);
-            records.extend(page.records);
+            let last = match version {
+                DcsApiVersion::V2 => page.is_last(seen, page_size),
+                DcsApiVersion::V1 => page.is_last_if_total_may_count_the_page(seen, page_size),
+            };
+            let repeated = records.add_page(page.records, id);
             if last {
-                return Ok(records);
+                return Ok(records.into_records());
+            }
+            if repeated {
+                tracing::warn!(
+                    instance_id,
+                    operation,
+                    "DCS list repeated a page; paging ignored?"
+                );
+                return Ok(records.into_records());
             }
         }
         tracing::warn!(
             instance_id,
             operation,
-            "DCS list still had pages after {MAX_PAGES}"
+            "DCS list still had pages after {MAX_RECORDS} records"
         );
-        Ok(records)
+        Ok(records.into_records())
     }
 }

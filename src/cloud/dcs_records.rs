@@ -24,6 +24,14 @@ pub struct DcsBackupRecord {
 }
 
 impl DcsBackupRecord {
+    /// Listed, but no longer there: `deleted` (in the console, by the operator, or by the cloud's
+    /// rotation of its 24 backups per instance) or `expired`. Records stay listed after deletion.
+    pub fn is_gone(&self) -> bool {
+        ["deleted", "expired"]
+            .iter()
+            .any(|s| self.status.eq_ignore_ascii_case(s))
+    }
+
     pub fn view(&self) -> OpView {
         OpView {
             state: dcs_state(&self.status),
@@ -224,6 +232,27 @@ mod tests {
         assert_eq!(b2.progress, Some(45.5));
         assert_eq!(b2.remark, None);
         assert_eq!(b2.view().state, OpState::InProgress);
+    }
+
+    #[test]
+    fn deleted_and_expired_records_are_gone() {
+        let record = |status: &str| DcsBackupRecord {
+            backup_id: "b".into(),
+            instance_id: None,
+            status: status.into(),
+            progress: None,
+            size_bytes: None,
+            remark: None,
+            error_code: None,
+            created_at: None,
+            updated_at: None,
+        };
+        for gone in ["deleted", "expired", "DELETED"] {
+            assert!(record(gone).is_gone(), "{gone}");
+        }
+        for there in ["waiting", "backuping", "succeed", "failed", ""] {
+            assert!(!record(there).is_gone(), "{there}");
+        }
     }
 
     #[test]

@@ -121,7 +121,13 @@ impl Error {
     /// The class that decides retry behaviour.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::Api { status, code, .. } => classify(*status, code),
+            Self::Api {
+                service,
+                operation,
+                status,
+                code,
+                ..
+            } => classify_call(service, operation, *status, code),
             Self::Network { .. } | Self::Timeout { .. } => ErrorClass::Retryable,
             Self::Decode { .. } => ErrorClass::Retryable,
             Self::Auth(_) => ErrorClass::Auth,
@@ -259,6 +265,28 @@ const TERMINAL_CODES: &[&str] = &[
     "DBS.280127",
     "DBS.201208",
 ];
+
+/// Codes whose meaning depends on the call that got them: `(service, operation, code, class)`.
+///
+/// DCS answers a DELETE of a backup it no longer has (deleted in the console, rotated out by its
+/// cap of 24 backups per instance) with 400 `DCS.4031` (seen against the real cloud, issue 8; the
+/// Terraform provider treats it as gone too). The OTC error table defines `DCS.4031` as "start
+/// time must be before server time", a list-filter error, so the code means "gone" only here.
+/// v1.0 numbers it `111400031`.
+const SCOPED_CODES: &[(&str, &str, &str, ErrorClass)] = &[
+    ("dcs", "delete_backup", "DCS.4031", ErrorClass::NotFound),
+    ("dcs", "delete_backup", "111400031", ErrorClass::NotFound),
+];
+
+/// Classifies the error a `service` call named `operation` got: codes scoped to that call first,
+/// then [`classify`].
+pub fn classify_call(service: &str, operation: &str, status: u16, code: &str) -> ErrorClass {
+    SCOPED_CODES
+        .iter()
+        .find(|(s, o, c, _)| *s == service && *o == operation && c.eq_ignore_ascii_case(code))
+        .map(|(.., class)| *class)
+        .unwrap_or_else(|| classify(status, code))
+}
 
 /// Classifies by `error_code` first, then by HTTP status.
 pub fn classify(status: u16, code: &str) -> ErrorClass {
@@ -436,6 +464,31 @@ mod tests {
         assert_eq!(classify(400, "DBS.200543"), ErrorClass::NotFound);
         assert_eq!(classify(400, "DBS.201201"), ErrorClass::Terminal);
         assert_eq!(classify(400, "DBS.280277"), ErrorClass::Terminal);
+    }
+
+    #[test]
+    fn dcs_4031_means_gone_only_as_the_answer_to_a_delete() {
+        let class = |svc, op, code| classify_call(svc, op, 400, code);
+        assert_eq!(
+            class("dcs", "delete_backup", "DCS.4031"),
+            ErrorClass::NotFound
+        );
+        assert_eq!(
+            class("dcs", "delete_backup", "111400031"),
+            ErrorClass::NotFound
+        );
+        assert_eq!(class("dcs", "delete_backup", "DCS.4096"), ErrorClass::Busy);
+        for (svc, op) in [
+            ("dcs", "list_backups"),
+            ("dcs", "create_restore"),
+            ("dds", "delete_backup"),
+        ] {
+            assert_eq!(
+                class(svc, op, "DCS.4031"),
+                ErrorClass::Terminal,
+                "{svc} {op}"
+            );
+        }
     }
 
     #[test]

@@ -49,6 +49,12 @@ pub struct DbBackup {
 }
 
 impl DbBackup {
+    /// Listed `DISABLED`: being deleted (DDS runs the deletion as a job), so nothing is left to
+    /// delete. A deleted backup is no longer listed at all.
+    pub fn is_gone(&self) -> bool {
+        self.status.eq_ignore_ascii_case("DISABLED")
+    }
+
     pub fn view(&self) -> OpView {
         OpView {
             state: db_backup_state(&self.status),
@@ -287,6 +293,12 @@ mod tests {
         assert_eq!(b.description.as_deref(), Some("d"));
         assert_eq!(b.view().state, OpState::Succeeded);
         assert_eq!(b.view().size_bytes, Some(2_097_152));
+        assert!(!b.is_gone());
+        let disabled = DbBackup {
+            status: "DISABLED".into(),
+            ..b.clone()
+        };
+        assert!(disabled.is_gone(), "being deleted");
 
         let taurus = br#"{"backups":[{"id":"b2","name":"n2","status":"BUILDING","size":"1.5",
             "take_up_time":3,"type":"manual","datastore":{"type":"gaussdb-mysql"},

@@ -1,6 +1,8 @@
 //! Lenient reading of cloud response bodies: documented quirks (`{}` for a string, numbers as
 //! strings, missing fields) are tolerated; a body of the wrong shape becomes `Error::Decode`.
 
+use std::collections::HashSet;
+
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -96,6 +98,61 @@ impl<T> Page<T> {
                 Some(total) => seen >= total,
                 None => self.raw_len < page_size,
             }
+    }
+}
+
+impl<T> Page<T> {
+    /// [`Page::is_last`] for a list whose total may count only this page (DCS v1.0 documents
+    /// `total_num` as the "number of obtained backup records"): a full page whose total equals
+    /// its own length is not taken for the last one, which costs at most one empty page.
+    pub(crate) fn is_last_if_total_may_count_the_page(
+        &self,
+        seen: usize,
+        page_size: usize,
+    ) -> bool {
+        self.raw_len < page_size
+            || self
+                .total
+                .is_some_and(|total| total != self.raw_len && seen >= total)
+    }
+}
+
+/// Records gathered across pages, each id once: a record added while paging shifts the later
+/// pages (newest first), so the record at a page boundary comes twice.
+#[derive(Debug)]
+pub(crate) struct Unique<T> {
+    records: Vec<T>,
+    ids: HashSet<String>,
+}
+
+impl<T> Unique<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            records: Vec::new(),
+            ids: HashSet::new(),
+        }
+    }
+
+    /// Adds the records of one page not seen before; returns how many were new.
+    pub(crate) fn add(&mut self, page: Vec<T>, id: impl Fn(&T) -> &str) -> usize {
+        let before = self.records.len();
+        for record in page {
+            if self.ids.insert(id(&record).to_string()) {
+                self.records.push(record);
+            }
+        }
+        self.records.len() - before
+    }
+
+    /// [`Unique::add`] for a whole page; says whether the page was a repeat (it had records and
+    /// none of them was new), which means the server ignores the paging parameters.
+    pub(crate) fn add_page(&mut self, page: Vec<T>, id: impl Fn(&T) -> &str) -> bool {
+        let had = !page.is_empty();
+        had && self.add(page, id) == 0
+    }
+
+    pub(crate) fn into_records(self) -> Vec<T> {
+        self.records
     }
 }
 
@@ -196,6 +253,39 @@ mod tests {
         assert_eq!(w(r#"{"a":45}"#).progress(), Some(45.0));
         assert_eq!(w(r#"{"a":""}"#).progress(), None);
         assert_eq!(w(r#"{"a":500}"#).progress(), None);
+    }
+
+    fn page(raw_len: usize, total: Option<usize>) -> Page<()> {
+        Page {
+            records: Vec::new(),
+            raw_len,
+            total,
+        }
+    }
+
+    #[test]
+    fn a_total_that_may_count_the_page_never_ends_a_full_page() {
+        assert!(page(0, Some(0)).is_last_if_total_may_count_the_page(20, 10));
+        assert!(
+            page(3, Some(3)).is_last_if_total_may_count_the_page(23, 10),
+            "short"
+        );
+        assert!(
+            !page(10, Some(10)).is_last_if_total_may_count_the_page(10, 10),
+            "the page's own count, or exactly ten: ask once more"
+        );
+        assert!(page(10, Some(20)).is_last_if_total_may_count_the_page(20, 10));
+        assert!(!page(10, Some(25)).is_last_if_total_may_count_the_page(20, 10));
+        assert!(!page(10, None).is_last_if_total_may_count_the_page(10, 10));
+    }
+
+    #[test]
+    fn unique_keeps_the_first_of_each_id() {
+        let mut u = Unique::new();
+        assert_eq!(u.add(vec![("a", 1), ("b", 1)], |r| r.0), 2);
+        assert_eq!(u.add(vec![("b", 2), ("c", 2)], |r| r.0), 1);
+        assert_eq!(u.add(vec![("a", 3)], |r| r.0), 0);
+        assert_eq!(u.into_records(), vec![("a", 1), ("b", 1), ("c", 2)]);
     }
 
     #[test]

@@ -7,8 +7,8 @@ use crate::cloud::types::{OpState, OpView};
 use crate::controller::context::Context;
 use crate::controller::decide::OpIds;
 use crate::controller::error::Result;
-use crate::controller::operation::{Found, Operation, Prepared};
-use crate::crd::{DdsBackup, OperationStatus, TaurusDbBackup};
+use crate::controller::operation::{Created, Found, MARKER_PREFIX, Operation, Prepared};
+use crate::crd::{BackupResource, DdsBackup, OperationStatus, TaurusDbBackup};
 
 /// Which of the two services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +109,7 @@ pub async fn find(
         .into_iter()
         .map(|b| Found {
             view: Some(b.view()),
+            gone: b.is_gone(),
             ids: OpIds {
                 backup_id: Some(b.id),
                 job_id: None,
@@ -153,69 +154,221 @@ pub async fn poll(
     }
 }
 
-/// `DdsBackup` and `TaurusDbBackup` differ only in their service: one implementation for both.
-macro_rules! db_operation {
-    ($kind:ty, $svc:expr) => {
-        impl Operation for $kind {
-            const NOUN: &'static str = "Backup";
+/// What tells `DdsBackup` and `TaurusDbBackup` apart for the controller: their service, and the
+/// two spec fields a create needs (each kind has its own spec type).
+pub trait DbKind: BackupResource {
+    const SERVICE: DbService;
 
-            fn has_ids(status: &OperationStatus) -> bool {
-                status.backup_id.is_some()
-            }
+    /// `spec.backupName`, when the user chose one.
+    fn chosen_name(&self) -> Option<&str>;
 
-            async fn create(
-                &self,
-                _: &Context,
-                cloud: &CloudClient,
-                marker: &str,
-                _: &Prepared,
-            ) -> Result<Result<OpIds, CloudError>> {
-                // A default name is derived from the resource, so it is unique and valid for the cloud.
-                let name = self
-                    .spec
-                    .backup_name
-                    .clone()
-                    .unwrap_or_else(|| self.default_backup_name());
-                let description = description_with_marker(self.spec.description.as_deref(), marker);
-                Ok(create($svc, cloud, &self.spec.instance_id, &name, &description).await)
-            }
+    /// `spec.description`.
+    fn description(&self) -> Option<&str>;
 
-            async fn find(
-                &self,
-                _: &Context,
-                cloud: &CloudClient,
-                marker: &str,
-            ) -> Result<Vec<Found>, CloudError> {
-                find($svc, cloud, &self.spec.instance_id, marker).await
-            }
-
-            async fn poll(
-                &self,
-                _: &Context,
-                cloud: &CloudClient,
-                status: &OperationStatus,
-            ) -> Result<Option<OpView>, CloudError> {
-                poll($svc, cloud, status).await
-            }
-
-            async fn delete(
-                &self,
-                _: &Context,
-                cloud: &CloudClient,
-                ids: &OpIds,
-            ) -> Result<(), CloudError> {
-                $svc.delete(cloud, ids).await
-            }
-        }
-    };
+    /// The name derived from the resource, unique to it.
+    fn derived_name(&self) -> String;
 }
 
-db_operation!(DdsBackup, DbService::Dds);
-db_operation!(TaurusDbBackup, DbService::Taurus);
+impl DbKind for DdsBackup {
+    const SERVICE: DbService = DbService::Dds;
+
+    fn chosen_name(&self) -> Option<&str> {
+        self.spec.backup_name.as_deref()
+    }
+
+    fn description(&self) -> Option<&str> {
+        self.spec.description.as_deref()
+    }
+
+    fn derived_name(&self) -> String {
+        self.default_backup_name()
+    }
+}
+
+impl DbKind for TaurusDbBackup {
+    const SERVICE: DbService = DbService::Taurus;
+
+    fn chosen_name(&self) -> Option<&str> {
+        self.spec.backup_name.as_deref()
+    }
+
+    fn description(&self) -> Option<&str> {
+        self.spec.description.as_deref()
+    }
+
+    fn derived_name(&self) -> String {
+        self.default_backup_name()
+    }
+}
+
+/// `DdsBackup` and `TaurusDbBackup` differ only in their service: one implementation for both.
+impl<K: DbKind> Operation for K {
+    const NOUN: &'static str = "Backup";
+
+    fn has_ids(status: &OperationStatus) -> bool {
+        status.backup_id.is_some()
+    }
+
+    async fn create(
+        &self,
+        _: &Context,
+        cloud: &CloudClient,
+        marker: &str,
+        _: &Prepared,
+    ) -> Result<Result<Created, CloudError>> {
+        let name = self
+            .chosen_name()
+            .map_or_else(|| self.derived_name(), str::to_string);
+        let description = description_with_marker(self.description(), marker);
+        let instance = self.instance_id();
+        let refused = match create(K::SERVICE, cloud, instance, &name, &description).await {
+            Ok(ids) => return Ok(Ok(Created::New(ids))),
+            Err(e) if e.code().is_some_and(|c| c.eq_ignore_ascii_case(NAME_TAKEN)) => e,
+            Err(e) => return Ok(Err(e)),
+        };
+        let claim = NameClaim {
+            name: &name,
+            marker,
+            derived: self.chosen_name().is_none(),
+        };
+        Ok(
+            match find_own_by_name(K::SERVICE, cloud, instance, &claim).await {
+                Ok(Some(found)) => Ok(Created::Existing(found)),
+                // Not ours (or not listed): the cloud's refusal stands.
+                Ok(None) => Err(refused),
+                Err(lookup) => Err(lookup),
+            },
+        )
+    }
+
+    async fn find(
+        &self,
+        _: &Context,
+        cloud: &CloudClient,
+        marker: &str,
+    ) -> Result<Vec<Found>, CloudError> {
+        find(K::SERVICE, cloud, self.instance_id(), marker).await
+    }
+
+    async fn poll(
+        &self,
+        _: &Context,
+        cloud: &CloudClient,
+        status: &OperationStatus,
+    ) -> Result<Option<OpView>, CloudError> {
+        poll(K::SERVICE, cloud, status).await
+    }
+
+    async fn delete(
+        &self,
+        _: &Context,
+        cloud: &CloudClient,
+        ids: &OpIds,
+    ) -> Result<(), CloudError> {
+        K::SERVICE.delete(cloud, ids).await
+    }
+}
+
+/// DDS and TaurusDB refuse a create whose name another backup of the project has: "backup already
+/// exists" (the OTC DDS docs require names unique in the project).
+const NAME_TAKEN: &str = "DBS.201201";
+
+/// The name a create asked for, and how to recognise the resource's own backup under it.
+struct NameClaim<'a> {
+    name: &'a str,
+    marker: &'a str,
+    /// The name was derived from the resource (so no other resource asks for it).
+    derived: bool,
+}
+
+impl NameClaim<'_> {
+    /// A backup under the name is the resource's own when its description carries the
+    /// resource's marker, or, for a derived name, when it carries no marker at all (a
+    /// description the cloud did not return); another resource's marker says it is not.
+    fn is_own(&self, b: &DbBackup) -> bool {
+        if b.name != self.name {
+            return false;
+        }
+        match b.description.as_deref() {
+            Some(d) if d.contains(self.marker) => true,
+            Some(d) if d.contains(MARKER_PREFIX) => false,
+            _ => self.derived,
+        }
+    }
+}
+
+/// The resource's own backup listed for `instance` under the claimed name, if any.
+async fn find_own_by_name(
+    svc: DbService,
+    cloud: &CloudClient,
+    instance: &str,
+    claim: &NameClaim<'_>,
+) -> Result<Option<Found>, CloudError> {
+    let own = svc
+        .list(cloud, instance)
+        .await?
+        .into_iter()
+        .find(|b| claim.is_own(b) && !b.is_gone());
+    Ok(own.map(|b| {
+        tracing::warn!(backup_id = %b.id, name = claim.name, "name taken by an earlier create of this resource; adopting it");
+        Found {
+            view: Some(b.view()),
+            gone: false,
+            ids: OpIds {
+                backup_id: Some(b.id),
+                job_id: None,
+                restore_id: None,
+            },
+        }
+    }))
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn listed(name: &str, description: Option<&str>) -> DbBackup {
+        DbBackup {
+            id: "b1".into(),
+            name: name.into(),
+            description: description.map(str::to_string),
+            instance_id: Some("i".into()),
+            status: "BUILDING".into(),
+            size_bytes: None,
+            begin_time: None,
+            end_time: None,
+        }
+    }
+
+    #[test]
+    fn a_taken_name_is_the_resources_own_only_by_its_marker_or_its_derivation() {
+        let claim = |derived| NameClaim {
+            name: "k8s-ns-n-0f9e8d7c",
+            marker: "k8s:0f9e",
+            derived,
+        };
+        for derived in [true, false] {
+            let c = claim(derived);
+            assert!(
+                c.is_own(&listed(c.name, Some("weekly k8s:0f9e"))),
+                "our marker"
+            );
+            assert!(
+                !c.is_own(&listed(c.name, Some("k8s:aaaa"))),
+                "another's marker"
+            );
+            assert!(
+                !c.is_own(&listed("other-name", Some("k8s:0f9e"))),
+                "another name"
+            );
+        }
+        assert!(claim(true).is_own(&listed("k8s-ns-n-0f9e8d7c", None)));
+        assert!(claim(true).is_own(&listed("k8s-ns-n-0f9e8d7c", Some("no marker"))));
+        assert!(
+            !claim(false).is_own(&listed("k8s-ns-n-0f9e8d7c", None)),
+            "a chosen name"
+        );
+    }
 
     #[test]
     fn descriptions_carry_the_marker() {

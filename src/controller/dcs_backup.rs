@@ -8,7 +8,7 @@ use crate::controller::context::Context;
 use crate::controller::dcs::{self, has_marker, list_key, not_before_deadline, remark_with_marker};
 use crate::controller::decide::OpIds;
 use crate::controller::error::Result;
-use crate::controller::operation::{Found, Operation, Prepared, timeout_of};
+use crate::controller::operation::{Created, Found, Operation, Prepared, timeout_of};
 use crate::crd::{DcsBackup, DcsBackupFormat, OperationStatus};
 
 impl Operation for DcsBackup {
@@ -24,7 +24,7 @@ impl Operation for DcsBackup {
         cloud: &CloudClient,
         marker: &str,
         _: &Prepared,
-    ) -> Result<Result<OpIds, CloudError>> {
+    ) -> Result<Result<Created, CloudError>> {
         let remark = remark_with_marker(self.spec.remark.as_deref(), marker);
         let format = self.spec.backup_format.map(|f| match f {
             DcsBackupFormat::Rdb => BackupFormat::Rdb,
@@ -37,9 +37,11 @@ impl Operation for DcsBackup {
         // The next poll must not be served a list from before this backup existed.
         ctx.dcs_backups
             .invalidate(&list_key(cloud, &self.spec.instance_id));
-        Ok(created.map(|id| OpIds {
-            backup_id: Some(id),
-            ..OpIds::default()
+        Ok(created.map(|id| {
+            Created::New(OpIds {
+                backup_id: Some(id),
+                ..OpIds::default()
+            })
         }))
     }
 
@@ -65,6 +67,7 @@ impl Operation for DcsBackup {
                     ..OpIds::default()
                 },
                 view: Some(r.view()),
+                gone: r.is_gone(),
             })
             .collect())
     }

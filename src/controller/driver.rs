@@ -17,7 +17,7 @@ use crate::controller::decide::{
 };
 use crate::controller::error::{Error, Result};
 use crate::controller::kube_io::{add_finalizer, apply_status, load_account, publish};
-use crate::controller::operation::{Operation, marker, timeout_of};
+use crate::controller::operation::{Created, Operation, marker, timeout_of};
 use crate::controller::schedule::jitter;
 use crate::crd::{DeletionPolicy, OperationStatus, Phase};
 
@@ -39,8 +39,8 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
     let uid = obj.uid().ok_or(Error::MissingField("uid"))?;
     if obj.meta().deletion_timestamp.is_some() {
         ctx.locks.release(obj.instance_id(), &owner);
-        ctx.recent.forget(&uid);
         ctx.polls.clear(&uid);
+        // Cleanup reads the remembered status (the cache may lag) and forgets it when done.
         return cleanup(obj, ctx, &api).await;
     }
     if obj.deletion_policy() == DeletionPolicy::Delete
@@ -202,7 +202,12 @@ async fn observe<K: Operation>(
     let pending = decide::mark_create_pending(&status, frame);
     write_status(ctx, api, obj, &pending).await?;
     let obs = match obj.create(ctx, &cloud, &marker, &prepared).await? {
-        Ok(ids) => Observation::Created(ids),
+        Ok(Created::New(ids)) => Observation::Created(ids),
+        Ok(Created::Existing(found)) => Observation::Adopted {
+            ids: found.ids,
+            view: found.view,
+            duplicates: Vec::new(),
+        },
         Err(e) if is_definite(&e) => {
             ctx.locks.release(obj.instance_id(), owner);
             Observation::CreateRejected(failure(&e))

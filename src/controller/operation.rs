@@ -19,6 +19,18 @@ pub type Prepared = Option<String>;
 pub struct Found {
     pub ids: OpIds,
     pub view: Option<OpView>,
+    /// Listed, but deleted, expired or being deleted: nothing left to delete.
+    pub gone: bool,
+}
+
+/// What a create call yielded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    /// The cloud started a new operation.
+    New(OpIds),
+    /// The cloud already had the object this create would have made, and it is the resource's
+    /// own (an earlier create that landed late): it is adopted instead.
+    Existing(Found),
 }
 
 /// One kind's cloud operations. The shared driver calls these; everything else is common.
@@ -50,7 +62,7 @@ pub trait Operation: BackupResource {
         cloud: &CloudClient,
         marker: &str,
         prepared: &Prepared,
-    ) -> impl Future<Output = Result<Result<OpIds, CloudError>>> + Send;
+    ) -> impl Future<Output = Result<Result<Created, CloudError>>> + Send;
 
     /// Finds objects carrying `marker` (after a crash between create and status write), oldest first.
     fn find(
@@ -68,7 +80,8 @@ pub trait Operation: BackupResource {
         status: &OperationStatus,
     ) -> impl Future<Output = Result<Option<OpView>, CloudError>> + Send;
 
-    /// Deletes the cloud object named by `ids` (deletionPolicy Delete); not found counts as deleted by the caller.
+    /// Deletes the cloud object named by `ids` (deletionPolicy Delete); an error of class
+    /// `NotFound` (the cloud no longer has it) counts as already gone for the caller.
     fn delete(
         &self,
         _ctx: &Context,
@@ -88,8 +101,11 @@ pub fn timeout_of<K: BackupResource>(obj: &K) -> Duration {
 /// The marker that ties a cloud object to its resource: derived from the UID, which is unique and
 /// survives operator restarts (but not a delete-and-recreate, which is a new resource anyway).
 pub fn marker(uid: &str) -> String {
-    format!("k8s:{}", uid.replace('-', ""))
+    format!("{MARKER_PREFIX}{}", uid.replace('-', ""))
 }
+
+/// How every marker starts: a description carrying it belongs to some resource.
+pub const MARKER_PREFIX: &str = "k8s:";
 
 #[cfg(test)]
 mod tests {

@@ -238,6 +238,9 @@ async fn delete_backup(
     let ver = version(&ver)?;
     let now = Instant::now();
     let mut store = sh.lock();
+    // The real DCS answers a DELETE of a backup it does not have (never made, or deleted already,
+    // e.g. in the console or by the 24-backup rotation) with 400 `DCS.4031`, as observed against
+    // the cloud (issue 8) and as TFHW treats it; the message is the simulator's own wording.
     let b = store
         .dcs_backups
         .iter_mut()
@@ -245,9 +248,9 @@ async fn delete_backup(
         .ok_or_else(|| {
             fail(
                 ver,
-                StatusCode::NOT_FOUND,
-                "DCS.4133",
-                "The backup does not exist.",
+                StatusCode::BAD_REQUEST,
+                "DCS.4031",
+                "The backup does not exist or has been deleted.",
             )
         })?;
     if b.in_progress(now) {
@@ -338,6 +341,6 @@ mod tests {
     fn v1_codes_follow_the_documented_pattern() {
         assert_eq!(v1_code("DCS.4086"), "111400086");
         assert_eq!(v1_code("DCS.4096"), "111400096");
-        assert_eq!(v1_code("DCS.4133"), "111400133");
+        assert_eq!(v1_code("DCS.4031"), "111400031");
     }
 }

@@ -13,8 +13,9 @@
 //!   else HTTP 401 `APIGW.0301` "... project id mismatch".
 //! - Unknown routes answer 404 `APIGW.0101`.
 //! - Invalid parameters answer 400 with `DCS.4000` (DCS) or `DBS.200001` (DDS, TaurusDB).
-//! - An unknown DCS backup answers 404 `DCS.4133` (v1.0: `111400133`); v1.0 numeric codes are
-//!   `1114` + the last digits of the v2 code (`DCS.4086` -> `111400086`).
+//! - Deleting a DCS backup that does not exist or is already `deleted` answers 400 `DCS.4031`
+//!   (v1.0: `111400031`), as the real cloud was seen to do; v1.0 numeric codes are `1114` + the
+//!   last digits of the v2 code (`DCS.4086` -> `111400086`).
 //! - TaurusDB validates names and descriptions with the DDS rules and codes.
 //! - Deleting a backup that is still being made answers the busy code (DCS `DCS.4096`, DDS
 //!   `DBS.200019`); TaurusDB answers 400 `DBS.201208` as documented.

@@ -57,6 +57,42 @@ pub trait Kind: Operation {
     /// Starts an operation on `instance` directly in the cloud, so the instance is busy.
     fn occupy(h: &Harness, instance: &str) -> impl Future<Output = ()>;
 
+    /// Deletes the cloud backup `id` of `instance` behind the operator's back (the console, the
+    /// cloud's own rotation). Only for the backup kinds.
+    fn delete_in_console(h: &Harness, instance: &str, id: &str) -> impl Future<Output = ()> {
+        let (client, instance, id) = (direct(h), instance.to_string(), id.to_string());
+        async move {
+            let deleted = match Self::KIND {
+                "DcsBackup" => client.dcs().delete_backup(&instance, &id).await,
+                "DdsBackup" => client.dds().delete_backup(&id).await,
+                "TaurusDbBackup" => client.taurus().delete_backup(&id).await,
+                other => panic!("{other} has no cloud backup to delete"),
+            };
+            deleted.expect("deleted in the console");
+        }
+    }
+
+    /// A backup of `instance` carrying `marker`, made behind the operator's back the way a create
+    /// whose answer was lost (or that landed late) makes it; returns its id. Only for the backup kinds.
+    fn land_create(h: &Harness, instance: &str, marker: &str) -> impl Future<Output = String> {
+        let (client, instance) = (direct(h), instance.to_string());
+        let name = format!("landed-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let remark = format!("[{marker}]");
+        let marker = marker.to_string();
+        async move {
+            let id = match Self::KIND {
+                "DcsBackup" => client.dcs().create_backup(&instance, &remark, None).await,
+                "DdsBackup" => (client.dds().create_backup(&instance, &name, &marker).await)
+                    .map(|c| c.backup_id),
+                "TaurusDbBackup" => (client.taurus().create_backup(&instance, &name, &marker))
+                    .await
+                    .map(|c| c.backup_id),
+                other => panic!("{other} makes no cloud backup"),
+            };
+            id.expect("the landed create")
+        }
+    }
+
     /// The id in status that names the object of [`Kind::made`].
     fn op_id(st: &OperationStatus) -> Option<String> {
         st.backup_id.clone()

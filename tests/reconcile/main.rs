@@ -36,14 +36,18 @@ macro_rules! each_backup_kind {
 }
 
 mod common;
+mod hook_proxy;
 mod kinds;
 
+mod adoption;
 mod busy;
+mod cleanup;
 mod controllers;
 mod create;
 mod credentials;
 mod deletion;
 mod faults;
+mod gone;
 mod invalid;
 mod outcome;
 mod restore;

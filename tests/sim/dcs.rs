@@ -220,13 +220,18 @@ async fn deleted_backups_stay_listed_and_status_codes_differ_per_version() {
     let r = c
         .call(Req::delete(c.dcs("v2", "i", &format!("backups/{a}"))))
         .await;
-    assert_eq!((r.status, r.code().as_str()), (404, "DCS.4133"));
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "DCS.4031"),
+        "a deleted backup, as the real cloud answers"
+    );
     let r = c.call(Req::delete(c.dcs("v2", "i", "backups/nope"))).await;
-    assert_eq!(r.status, 404);
+    assert_eq!((r.status, r.code().as_str()), (400, "DCS.4031"), "unknown");
     let r = c
         .call(Req::delete(c.dcs("v1.0", "i", "backups/nope")))
         .await;
-    assert_eq!(r.json()["error"]["code"], "111400133");
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], "111400031");
 }
 
 #[tokio::test]
