@@ -3,14 +3,24 @@
 //! Only the leader reconciles, so two replicas never create the same cloud backup. The election runs in a
 //! background task that renews the lease; [`Leadership::shutdown`] stops it and releases the lease so that a
 //! standby takes over at once instead of after the lease expires.
-use std::time::Duration;
+//!
+//! kube's client has no read timeout, and kube-lease-manager sets none: a renewal the API server never
+//! answers would leave this replica believing it leads while the lease expires and a standby takes it.
+//! Every lease request therefore runs under [`LeaseTiming::request_timeout`] (a renewal that hangs fails,
+//! and the replica steps down, before the lease can expire), and the send time of each successful
+//! renewal feeds the [`Fence`] that the controllers check before every create.
+use std::time::{Duration, Instant};
 
+use http::{Method, Request};
 use kube::Client;
+use kube::client::Body;
 use kube_lease_manager::{LeaseManager, LeaseManagerBuilder, LeaseManagerError, LeaseParams};
 use tokio::{
     sync::{oneshot, watch},
     task::JoinHandle,
 };
+
+use crate::fence::{Fence, Renewals};
 
 /// How long a lease stays valid without renewal, in seconds: the longest a crashed leader blocks a standby.
 pub const LEASE_DURATION_SECS: u64 = 15;
@@ -20,7 +30,43 @@ pub const LEASE_GRACE_SECS: u64 = 5;
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause before retrying after the lease API failed.
 const RETRY_MIN: Duration = Duration::from_secs(1);
-const RETRY_MAX: Duration = Duration::from_secs(LEASE_GRACE_SECS);
+
+/// The lease's clock, in whole seconds as the Lease object keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseTiming {
+    /// How long the lease stays valid without renewal.
+    pub duration_secs: u64,
+    /// How long before expiry the holder renews.
+    pub grace_secs: u64,
+}
+
+impl Default for LeaseTiming {
+    fn default() -> Self {
+        Self {
+            duration_secs: LEASE_DURATION_SECS,
+            grace_secs: LEASE_GRACE_SECS,
+        }
+    }
+}
+
+impl LeaseTiming {
+    /// The longest wait for one lease request. A renewal starts `grace` before expiry; failing after
+    /// 2/5 of it leaves the rest of the grace for clock skew before a standby may take over.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.grace_secs) * 2 / 5
+    }
+
+    /// How long after a successful renewal was sent this replica may still start creates: the lease
+    /// duration less one request timeout. Renewals come every `duration - grace`, so a renewal
+    /// answered within the timeout always lands inside the window.
+    pub fn fence_window(&self) -> Duration {
+        Duration::from_secs(self.duration_secs).saturating_sub(self.request_timeout())
+    }
+
+    fn retry_max(&self) -> Duration {
+        Duration::from_secs(self.grace_secs).max(RETRY_MIN)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LeaderError {
@@ -53,6 +99,7 @@ pub struct LeaderConfig {
     pub lease_name: String,
     pub lease_namespace: String,
     pub identity: String,
+    pub timing: LeaseTiming,
 }
 
 /// The holder identity: the pod name when known (so `kubectl get lease` names the pod), else a unique
@@ -68,6 +115,8 @@ pub fn identity(pod_name: Option<&str>) -> String {
 #[derive(Debug)]
 pub struct Leadership {
     is_leader: watch::Receiver<bool>,
+    renewals: Renewals,
+    fence_window: Duration,
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), LeaseManagerError>>,
 }
@@ -76,6 +125,15 @@ impl Leadership {
     /// `true` while this replica holds the lease. Clone it freely.
     pub fn receiver(&self) -> watch::Receiver<bool> {
         self.is_leader.clone()
+    }
+
+    /// The fence for the controllers: open while this replica leads and renewed the lease recently.
+    pub fn fence(&self) -> Fence {
+        Fence::lease(
+            self.is_leader.clone(),
+            self.renewals.clone(),
+            self.fence_window,
+        )
     }
 
     /// Stops renewing and releases the lease (bounded by a timeout). Receivers see `false` afterwards.
@@ -97,24 +155,60 @@ impl Leadership {
 
 /// Creates the Lease if missing and starts competing for it in a background task.
 pub async fn start(client: Client, cfg: &LeaderConfig) -> Result<Leadership, LeaderError> {
+    let renewals = Renewals::default();
+    let client = lease_client(client, cfg, renewals.clone());
     let manager = build(&client, cfg).await?;
     let (tx, rx) = watch::channel(false);
     let (stop, stopped) = oneshot::channel();
     let task = tokio::spawn(elect(client, cfg.clone(), manager, tx, stopped));
     Ok(Leadership {
         is_leader: rx,
+        renewals,
+        fence_window: cfg.timing.fence_window(),
         stop,
         task,
     })
 }
+
+/// The lease manager's client: every request bounded by the request timeout, and the send time of
+/// every successful write of our Lease recorded in `renewals`. Whether a write renewed *our* hold
+/// is for the election to say; the fence also requires that it reports us leading.
+fn lease_client(client: Client, cfg: &LeaderConfig, renewals: Renewals) -> Client {
+    let timeout = cfg.timing.request_timeout();
+    let lease_path = format!(
+        "/apis/coordination.k8s.io/v1/namespaces/{}/leases/{}",
+        cfg.lease_namespace, cfg.lease_name
+    );
+    let namespace = client.default_namespace().to_string();
+    let svc = tower::service_fn(move |req: Request<Body>| {
+        let (client, renewals) = (client.clone(), renewals.clone());
+        let renewal = req.method() == Method::PATCH && req.uri().path() == lease_path;
+        async move {
+            let sent = Instant::now();
+            let resp = tokio::time::timeout(timeout, client.send(req))
+                .await
+                .map_err(|_| LeaseRequestTimeout(timeout))??;
+            if renewal && resp.status().is_success() {
+                renewals.record(sent);
+            }
+            Ok::<_, tower::BoxError>(resp)
+        }
+    });
+    Client::new(svc, namespace)
+}
+
+/// A lease request that got no answer in time.
+#[derive(Debug, thiserror::Error)]
+#[error("the API server did not answer a lease request within {0:?}")]
+struct LeaseRequestTimeout(Duration);
 
 async fn build(client: &Client, cfg: &LeaderConfig) -> Result<LeaseManager, LeaderError> {
     LeaseManagerBuilder::new(client.clone(), &cfg.lease_name)
         .with_namespace(&cfg.lease_namespace)
         .with_parameters(LeaseParams::new(
             &cfg.identity,
-            LEASE_DURATION_SECS,
-            LEASE_GRACE_SECS,
+            cfg.timing.duration_secs,
+            cfg.timing.grace_secs,
         ))
         .build()
         .await
@@ -156,7 +250,7 @@ async fn elect(
                         _ = &mut stopped => return Ok(()),
                         _ = tokio::time::sleep(retry) => {}
                     }
-                    retry = (retry * 2).min(RETRY_MAX);
+                    retry = (retry * 2).min(cfg.timing.retry_max());
                     match build(&client, &cfg).await {
                         Ok(fresh) => manager = fresh,
                         Err(e) => tracing::warn!(error = %e, "recreating the lease manager failed"),

@@ -15,6 +15,8 @@ const LEASE: &str = "op-lease";
 struct FakeLeases {
     lease: Option<Value>,
     fail_next: usize,
+    /// Requests are taken but never answered (an API server that hangs).
+    hang: bool,
     log: Vec<(Method, String)>,
 }
 
@@ -88,7 +90,13 @@ impl FakeLeases {
 fn client(fake: Arc<Mutex<FakeLeases>>) -> Client {
     let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     tokio::spawn(async move {
+        let mut held = Vec::new();
         while let Some((req, send)) = handle.next_request().await {
+            if fake.lock().unwrap().hang {
+                // Kept, not dropped: a dropped responder would fail the request at once.
+                held.push(send);
+                continue;
+            }
             let (parts, body) = req.into_parts();
             let bytes = body.collect_bytes().await.unwrap();
             let resp = fake
@@ -106,6 +114,7 @@ fn cfg(identity: &str) -> LeaderConfig {
         lease_name: LEASE.into(),
         lease_namespace: NS.into(),
         identity: identity.into(),
+        timing: LeaseTiming::default(),
     }
 }
 
@@ -211,4 +220,57 @@ async fn steps_down_on_renewal_error_and_recovers() {
 
     leadership.shutdown().await.unwrap();
     assert_eq!(holder(&fake), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_renewal_that_hangs_steps_down_and_closes_the_fence() {
+    let fake = Arc::new(Mutex::new(FakeLeases::default()));
+    let leadership = start(client(fake.clone()), &cfg("op-0")).await.unwrap();
+    let mut rx = leadership.receiver();
+    wait_for(&mut rx, true).await;
+    let fence = leadership.fence();
+    assert_eq!(
+        fence.check(),
+        Ok(()),
+        "the acquiring write counts as a renewal"
+    );
+
+    // The API server stops answering: the next renewal must fail within the request timeout, well
+    // before the lease expires (and a standby may take it), not hang with this replica leading.
+    fake.lock().unwrap().hang = true;
+    let started = tokio::time::Instant::now();
+    wait_for(&mut rx, false).await;
+    let timing = LeaseTiming::default();
+    let renew_at = Duration::from_secs(timing.duration_secs - timing.grace_secs);
+    assert!(
+        started.elapsed() < renew_at + timing.request_timeout() + Duration::from_secs(1),
+        "stepped down only after {:?}",
+        started.elapsed()
+    );
+    assert!(fence.check().is_err());
+}
+
+#[test]
+fn the_fence_window_ends_before_the_lease_and_after_the_next_renewal() {
+    // The figures the README gives.
+    let default = LeaseTiming::default();
+    assert_eq!(default.request_timeout(), Duration::from_secs(2));
+    assert_eq!(default.fence_window(), Duration::from_secs(13));
+    for timing in [
+        LeaseTiming::default(),
+        LeaseTiming {
+            duration_secs: 4,
+            grace_secs: 2,
+        },
+    ] {
+        let lease = Duration::from_secs(timing.duration_secs);
+        let renew_every = Duration::from_secs(timing.duration_secs - timing.grace_secs);
+        let window = timing.fence_window();
+        assert!(window < lease, "{timing:?}");
+        assert!(
+            renew_every + timing.request_timeout() <= window,
+            "{timing:?}"
+        );
+        assert!(timing.request_timeout() < Duration::from_secs(timing.grace_secs));
+    }
 }

@@ -3,6 +3,7 @@ pub mod cloud;
 pub mod config;
 pub mod controller;
 pub mod crd;
+pub mod fence;
 pub mod http;
 pub mod leader;
 pub mod metrics;

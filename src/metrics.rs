@@ -19,6 +19,9 @@ use prometheus_client::{
     registry::{Registry, Unit},
 };
 
+mod series;
+use series::NamingRegistry;
+
 /// Prefix of every metric name.
 pub const PREFIX: &str = "hwcloud_backup";
 /// Content type of [`Metrics::encode`]'s output.
@@ -83,6 +86,8 @@ pub struct Metrics {
     resources: Family<PhaseLabels, Gauge>,
     last_success: Family<KindLabels, Gauge>,
     leader: Gauge,
+    /// Every series name a scrape can carry (see [`Metrics::series_names`]).
+    series: Vec<String>,
 }
 
 impl Default for Metrics {
@@ -93,7 +98,7 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix(PREFIX);
+        let mut registry = NamingRegistry::with_prefix(PREFIX);
         let reconciles = Family::<ControllerLabels, Counter>::default();
         let reconcile_errors = Family::<ErrorLabels, Counter>::default();
         let reconcile_duration =
@@ -146,8 +151,10 @@ impl Metrics {
             leader.clone(),
         );
 
+        let (registry, series) = registry.finish();
         Self {
             registry,
+            series,
             reconciles,
             reconcile_errors,
             reconcile_duration,
@@ -157,6 +164,12 @@ impl Metrics {
             last_success,
             leader,
         }
+    }
+
+    /// Every series name `/metrics` can carry (`_total` of counters, `_bucket`/`_sum`/`_count` of histograms),
+    /// also those without a sample yet, which the encoded text leaves out.
+    pub fn series_names(&self) -> &[String] {
+        &self.series
     }
 
     /// Counts a reconciliation and returns a guard that records its duration when dropped.
@@ -191,6 +204,13 @@ impl Metrics {
     pub fn backup_succeeded(&self, kind: &'static str, unix_secs: i64) {
         let gauge = self.last_success.get_or_create(&KindLabels { kind });
         gauge.inner().fetch_max(unix_secs, Ordering::Relaxed);
+    }
+
+    /// Forgets what only the leader reports (resources by phase, the newest success): a standby that
+    /// kept exporting its last values would double the counts and keep alerts on stale data.
+    pub fn clear_leader_gauges(&self) {
+        self.resources.clear();
+        self.last_success.clear();
     }
 
     pub fn set_leader(&self, is_leader: bool) {
@@ -351,6 +371,11 @@ mod tests {
             1_700_000_100.0
         );
         assert_eq!(line_value(&text, "hwcloud_backup_leader "), 1.0);
+        // The chart's alerts and dashboard are checked against series_names(): it lists every encoded series.
+        let samples = text.lines().filter(|l| !l.starts_with('#'));
+        for name in samples.filter_map(|l| l.split(['{', ' ']).next()) {
+            assert!(m.series_names().iter().any(|s| s == name), "{name}");
+        }
     }
 
     #[test]

@@ -137,13 +137,6 @@ pub async fn run(args: RunArgs, simulated: Option<Account>) -> anyhow::Result<()
     let metrics = Arc::new(Metrics::new());
     let readiness = Arc::new(Readiness::new());
     let identity = leader::identity(args.pod_name.as_deref());
-    let ctx = Arc::new(context(
-        client.clone(),
-        &args,
-        metrics.clone(),
-        &identity,
-        simulated,
-    ));
     let opts = run_options(&args);
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -152,7 +145,7 @@ pub async fn run(args: RunArgs, simulated: Option<Account>) -> anyhow::Result<()
         tracing::info!("shutdown requested; finishing in-flight reconciles");
         let _ = stop_tx.send(true);
     });
-    let stopped = wait_for(stop_rx.clone(), true);
+    let stopped = wait_for(stop_rx, true);
 
     let listener = tokio::net::TcpListener::bind(args.metrics_addr)
         .await
@@ -167,6 +160,7 @@ pub async fn run(args: RunArgs, simulated: Option<Account>) -> anyhow::Result<()
         readiness.set_leadership_known(true);
         metrics.set_leader(true);
         let synced = readiness.clone();
+        let ctx = Arc::new(context(client, &args, metrics, &identity, simulated));
         runner::run(ctx, opts, stopped.clone(), move || {
             synced.set_caches_synced(true)
         })
@@ -175,39 +169,25 @@ pub async fn run(args: RunArgs, simulated: Option<Account>) -> anyhow::Result<()
         let cfg = LeaderConfig {
             lease_name: args.lease_name.clone(),
             lease_namespace: args.lease_namespace().to_string(),
-            identity,
+            identity: identity.clone(),
+            timing: leader::LeaseTiming::default(),
         };
-        let leadership = leader::start(client, &cfg)
+        let leadership = leader::start(client.clone(), &cfg)
             .await
             .context("starting leader election")?;
         readiness.set_leadership_known(true);
-        let is_leader = leadership.receiver();
-        loop {
-            // A standby is ready (it serves metrics and can take over); it starts no controllers.
-            readiness.set_caches_synced(true);
-            tokio::select! {
-                _ = wait_for(is_leader.clone(), true) => {}
-                _ = stopped.clone() => break,
-            }
-            tracing::info!(identity = %cfg.identity, "became leader; starting controllers");
-            metrics.set_leader(true);
-            readiness.set_caches_synced(false);
-            let lost: Shutdown =
-                futures::future::select(wait_for(is_leader.clone(), false), stopped.clone())
-                    .map(|_| ())
-                    .boxed()
-                    .shared();
-            let synced = readiness.clone();
-            runner::run(ctx.clone(), opts.clone(), lost, move || {
-                synced.set_caches_synced(true)
-            })
-            .await;
-            metrics.set_leader(false);
-            if *stop_rx.borrow() {
-                break;
-            }
-            tracing::warn!("lost leadership; controllers stopped, standing by");
-        }
+        let fence = leadership.fence();
+        let new_context = || {
+            let ctx = context(
+                client.clone(),
+                &args,
+                metrics.clone(),
+                &identity,
+                simulated.clone(),
+            );
+            Arc::new(ctx.with_fence(fence.clone()))
+        };
+        lead(leadership.receiver(), new_context, opts, stopped, readiness).await;
         if let Err(e) = leadership.shutdown().await {
             tracing::warn!(error = %e, "leader lease release");
         }
@@ -216,6 +196,47 @@ pub async fn run(args: RunArgs, simulated: Option<Account>) -> anyhow::Result<()
         .context("metrics server task")?
         .context("metrics server")?;
     Ok(())
+}
+
+/// Runs the controllers whenever `leading` is true, until `stopped`. Each leadership term gets a
+/// fresh context from `new_context`: claims, poll schedule, remembered statuses and caches of a
+/// past term describe a world another replica has changed since. When a term ends, the gauges only
+/// a leader reports are cleared.
+pub async fn lead(
+    leading: watch::Receiver<bool>,
+    new_context: impl Fn() -> Arc<Context>,
+    opts: RunOptions,
+    stopped: Shutdown,
+    readiness: Arc<Readiness>,
+) {
+    loop {
+        // A standby is ready (it serves metrics and can take over); it starts no controllers.
+        readiness.set_caches_synced(true);
+        tokio::select! {
+            _ = wait_for(leading.clone(), true) => {}
+            _ = stopped.clone() => break,
+        }
+        let ctx = new_context();
+        tracing::info!("became leader; starting controllers");
+        ctx.metrics.set_leader(true);
+        readiness.set_caches_synced(false);
+        let lost: Shutdown =
+            futures::future::select(wait_for(leading.clone(), false), stopped.clone())
+                .map(|_| ())
+                .boxed()
+                .shared();
+        let synced = readiness.clone();
+        runner::run(ctx.clone(), opts.clone(), lost, move || {
+            synced.set_caches_synced(true)
+        })
+        .await;
+        ctx.metrics.set_leader(false);
+        ctx.metrics.clear_leader_gauges();
+        if stopped.peek().is_some() {
+            break;
+        }
+        tracing::warn!("lost leadership; controllers stopped, standing by");
+    }
 }
 
 /// Completes once `rx` holds `want` (or its sender is gone).

@@ -145,15 +145,28 @@ fn printer_columns() {
             .iter()
             .map(|c| (c.name.clone(), c.json_path.clone(), c.type_.clone()))
             .collect();
+        // `Size` is for people (`5.0 MiB`); the exact bytes are one `-o wide` away.
         let expected = [
             ("Phase", ".status.phase", "string"),
             ("Instance", ".spec.instanceId", "string"),
             (id_column, id_path, "string"),
-            ("Size", ".status.sizeBytes", "integer"),
+            ("Size", ".status.size", "string"),
+            ("Bytes", ".status.sizeBytes", "integer"),
             ("Age", ".metadata.creationTimestamp", "date"),
         ]
         .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
         assert_eq!(columns, expected, "{kind}");
+        let priority = |name: &str| {
+            crd.spec.versions[0]
+                .additional_printer_columns
+                .as_ref()
+                .unwrap()
+                .iter()
+                .find(|c| c.name == name)
+                .and_then(|c| c.priority)
+        };
+        assert_eq!(priority("Bytes"), Some(1), "{kind}: Bytes only in -o wide");
+        assert_eq!(priority("Size"), None, "{kind}");
     }
 }
 

@@ -1,5 +1,6 @@
 //! README.md states facts about the code; these tests keep the ones that drift easily true: the example
-//! manifests, the flag table, the condition reasons, the metric names and the CI test command.
+//! manifests, the alert rules the chart ships, the flag table, the condition reasons, the metric names and the
+//! CI test command.
 
 use std::time::Duration;
 
@@ -40,6 +41,49 @@ fn example_manifests_are_the_files_in_examples() {
             readme.contains(&format!("`examples/{file}`:\n\n```yaml\n{body}```")),
             "README.md must show examples/{file} verbatim"
         );
+    }
+}
+
+/// The fenced YAML blocks of the README.
+fn yaml_blocks(readme: &str) -> Vec<&str> {
+    readme
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("```").map(|(block, _)| block))
+        .collect()
+}
+
+#[test]
+fn the_alert_rules_shown_are_the_charts_alert_file() {
+    // The chart's PrometheusRule renders this file (.ci/run checks the rendering), so the README shows exactly
+    // what `prometheusRule.enabled` installs; any alert example elsewhere in the README would be a second source.
+    let path = "deploy/helm/hwcloud-backup-operator/files/alerts.yaml";
+    let rules = read(path);
+    let readme = readme();
+    assert!(
+        readme.contains(&format!("`{path}`")),
+        "README.md must name {path}"
+    );
+    let shown: Vec<&str> = yaml_blocks(&readme)
+        .into_iter()
+        .filter(|b| b.contains("alert:") || b.contains("PrometheusRule"))
+        .collect();
+    assert!(!shown.is_empty(), "README.md shows no alert rules");
+    for block in shown {
+        assert!(
+            block == rules,
+            "README.md shows alert rules that differ from {path}; copy the file into the README:\n{}",
+            first_difference(block, &rules)
+        );
+    }
+}
+
+/// The first line where `a` and `b` differ, for a readable failure.
+fn first_difference(a: &str, b: &str) -> String {
+    let mut lines = a.lines().zip(b.lines()).enumerate();
+    match lines.find(|(_, (x, y))| x != y) {
+        Some((i, (x, y))) => format!("line {}:\n  README: {x}\n  file:   {y}", i + 1),
+        None => format!("{} lines against {}", a.lines().count(), b.lines().count()),
     }
 }
 

@@ -69,6 +69,8 @@ fn mix(now: Timestamp) -> Vec<(OperationStatus, Observation)> {
     let throttled = Observation::PollFailed(Failure {
         class: ErrorClass::Throttled,
         message: "dcs list_backups: HTTP 429 APIGW.0308 throttled".into(),
+        code: Some("APIGW.0308".into()),
+        request_id: None,
     });
     out.push((running, throttled));
     // The plan of a pending status must see its marker as recent, like a live create.

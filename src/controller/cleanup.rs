@@ -71,6 +71,7 @@ pub async fn cleanup<K: Operation>(
             Ok(None)
         }
         Err(message) => {
+            ctx.journal.cleanup_failed(obj, &message);
             let note = EventNote {
                 warning: true,
                 reason: "CleanupFailed".into(),

@@ -9,9 +9,11 @@ use crate::cloud::account::Account;
 use crate::cloud::client::CloudClients;
 use crate::cloud::dcs::{DcsBackupRecord, DcsRestoreRecord};
 use crate::controller::instance_lock::InstanceLocks;
+use crate::controller::journal::Journal;
 use crate::controller::list_cache::ListCache;
 use crate::controller::recent::RecentStatus;
 use crate::controller::schedule::{PollGate, PollPolicy, Scheduler};
+use crate::fence::Fence;
 use crate::metrics::Metrics;
 
 /// The name under which status is written (server-side apply) and events are reported.
@@ -68,6 +70,10 @@ pub struct Context {
     /// `run --simulate`: every resource talks to the embedded simulator with this account.
     pub simulated: Option<Account>,
     pub metrics: Arc<Metrics>,
+    /// Checked before the create marker is written and before every create (leader election).
+    pub fence: Fence,
+    /// What the log was told where status cannot say it (failing cleanups).
+    pub journal: Journal,
 }
 
 impl Context {
@@ -95,7 +101,15 @@ impl Context {
             recent: RecentStatus::default(),
             simulated: None,
             metrics,
+            fence: Fence::open(),
+            journal: Journal::default(),
         }
+    }
+
+    /// Lets creates through only while `fence` passes (this replica leads and renewed its lease).
+    pub fn with_fence(mut self, fence: Fence) -> Self {
+        self.fence = fence;
+        self
     }
 
     /// Points every resource at a simulator account (a Secret, when present, still chooses the DCS API version).

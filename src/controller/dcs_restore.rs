@@ -165,6 +165,8 @@ impl Operation for DcsRestore {
                 return Ok(Err(Observation::LookupFailed(Failure {
                     class: e.class(),
                     message: e.to_string(),
+                    code: e.code().map(str::to_string),
+                    request_id: e.request_id().map(str::to_string),
                 })));
             }
         };

@@ -184,8 +184,12 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
             } else {
                 f.retry_after
             };
-            let ev =
-                (before.as_deref() != Some(reason)).then(|| warning(reason.to_string(), message));
+            // Only missing credentials need someone to act; the queue and a restore's backup are expected.
+            let ev = (before.as_deref() != Some(reason)).then(|| EventNote {
+                warning: reason == reason::CREDENTIALS_ERROR,
+                reason: reason.to_string(),
+                note: message,
+            });
             (reason, Requeue::After(wait), ev)
         }
         Observation::Invalid { reason, message } => {
@@ -230,9 +234,7 @@ fn progress(
     if view.progress.is_some() {
         s.progress = view.progress;
     }
-    if view.size_bytes.is_some() {
-        s.size_bytes = view.size_bytes;
-    }
+    s.set_size(view.size_bytes);
     match view.state {
         OpState::Succeeded => {
             s.progress = Some(100.0);

@@ -58,6 +58,8 @@ fn fail(class: ErrorClass) -> Failure {
     Failure {
         class,
         message: format!("{class:?} happened"),
+        code: None,
+        request_id: None,
     }
 }
 

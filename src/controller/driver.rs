@@ -16,7 +16,10 @@ use crate::controller::decide::{
     self, Decision, Failure, Frame, Observation, Plan, Requeue, TIME_PRECISION, reason,
 };
 use crate::controller::error::{Error, Result};
-use crate::controller::kube_io::{add_finalizer, apply_status, load_account, publish};
+use crate::controller::journal;
+use crate::controller::kube_io::{
+    add_finalizer, apply_marker, apply_status, load_account, publish,
+};
 use crate::controller::operation::{Created, Operation, marker, timeout_of};
 use crate::controller::schedule::jitter;
 use crate::crd::{DeletionPolicy, OperationStatus, Phase};
@@ -43,12 +46,16 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
         // Cleanup reads the remembered status (the cache may lag) and forgets it when done.
         return cleanup(obj, ctx, &api).await;
     }
-    if obj.deletion_policy() == DeletionPolicy::Delete
+    let with_finalizer;
+    let obj = if obj.deletion_policy() == DeletionPolicy::Delete
         && !obj.finalizers().iter().any(|f| f == FINALIZER)
     {
         // Before any cloud object exists, so a delete can never orphan one.
-        add_finalizer(&api, obj).await?;
-    }
+        with_finalizer = add_finalizer(&api, obj).await?;
+        &with_finalizer
+    } else {
+        obj
+    };
     let status = ctx
         .recent
         .freshest(&uid, obj.status().cloned().unwrap_or_default());
@@ -72,8 +79,12 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
         }
     }
     let (status, obs) = observe(obj, ctx, &api, &owner, status, step, &frame).await?;
+    let story = journal::Story::of(&obs);
     let decision = decide::decide(&status, obs, &frame);
-    finish(obj, ctx, &api, &owner, &status, decision).await
+    let after = decision.status.clone();
+    let next = finish(obj, ctx, &api, &owner, &status, decision).await?;
+    story.tell(obj, &status, &after);
+    Ok(next)
 }
 
 /// Who holds an instance claim: `Kind/namespace/name` (the housekeeping task matches on it).
@@ -200,7 +211,9 @@ async fn observe<K: Operation>(
     }
     // Persist the marker BEFORE the cloud call: after a crash the next reconcile looks the object up.
     let pending = decide::mark_create_pending(&status, frame);
-    write_status(ctx, api, obj, &pending).await?;
+    ctx.fence.check()?;
+    apply_marker(ctx, api, obj, &pending).await?;
+    ctx.fence.check()?;
     let obs = match obj.create(ctx, &cloud, &marker, &prepared).await? {
         Ok(Created::New(ids)) => Observation::Created(ids),
         Ok(Created::Existing(found)) => Observation::Adopted {
@@ -260,6 +273,8 @@ fn failure(e: &CloudError) -> Failure {
     Failure {
         class: e.class(),
         message: e.to_string(),
+        code: e.code().map(str::to_string),
+        request_id: e.request_id().map(str::to_string),
     }
 }
 

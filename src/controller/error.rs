@@ -15,6 +15,9 @@ pub enum Error {
     /// A bug-class failure that must not crash the operator.
     #[error("internal: {0}")]
     Internal(String),
+    /// This replica may not start a create (it lost, or could not renew, the leader lease).
+    #[error("fenced: {0}")]
+    Fenced(#[from] crate::fence::Fenced),
 }
 
 impl Error {
@@ -26,6 +29,7 @@ impl Error {
             Self::Credentials(_) => "CredentialsError",
             Self::MissingField(_) => "MissingField",
             Self::Internal(_) => "Internal",
+            Self::Fenced(_) => "Fenced",
         }
     }
 }

@@ -40,15 +40,47 @@ where
     Ok(())
 }
 
+/// Writes the create marker, on condition that the object is still at the resourceVersion the
+/// decision was made from: a stale writer (a replica that lost the lease, or one acting on a lagging
+/// cache) gets 409 Conflict instead of a marker, so it never goes on to create. Remembered on success.
+pub async fn apply_marker<K>(
+    ctx: &Context,
+    api: &Api<K>,
+    obj: &K,
+    status: &OperationStatus,
+) -> Result<()>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+{
+    let body = json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "metadata": { "resourceVersion": obj.resource_version() },
+        "status": status,
+    });
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map_err(Error::Kube)?;
+    if let Some(uid) = obj.uid() {
+        ctx.recent.remember(&uid, status);
+    }
+    Ok(())
+}
+
 /// Adds the cleanup finalizer. The merge patch carries the object's resourceVersion, so a
 /// concurrent change makes it fail with a conflict and retry instead of dropping another finalizer.
-pub async fn add_finalizer<K>(api: &Api<K>, obj: &K) -> Result<()>
+/// Returns the object as stored now (its new resourceVersion is the one later writes build on).
+pub async fn add_finalizer<K>(api: &Api<K>, obj: &K) -> Result<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
 {
     let mut finalizers = obj.finalizers().to_vec();
     if finalizers.iter().any(|f| f == FINALIZER) {
-        return Ok(());
+        return Ok(obj.clone());
     }
     finalizers.push(FINALIZER.to_string());
     patch_finalizers(api, obj, finalizers).await
@@ -64,10 +96,11 @@ where
     if finalizers.len() == before.len() {
         return Ok(());
     }
-    patch_finalizers(api, obj, finalizers).await
+    patch_finalizers(api, obj, finalizers).await?;
+    Ok(())
 }
 
-async fn patch_finalizers<K>(api: &Api<K>, obj: &K, finalizers: Vec<String>) -> Result<()>
+async fn patch_finalizers<K>(api: &Api<K>, obj: &K, finalizers: Vec<String>) -> Result<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
 {
@@ -80,8 +113,7 @@ where
         &Patch::Merge(&body),
     )
     .await
-    .map_err(Error::Kube)?;
-    Ok(())
+    .map_err(Error::Kube)
 }
 
 /// Reads the cloud account from a Secret in the resource's own namespace (never another one).

@@ -60,6 +60,36 @@ impl<K: Eq + Hash + Clone, V> ListCache<K, V> {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         slots.remove(key);
     }
+
+    /// Drops every entry older than the freshness window (it would be fetched again anyway), so that
+    /// instances no longer polled do not keep their last list forever. Returns how many went.
+    pub fn evict_stale(&self) -> usize {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let before = slots.len();
+        slots.retain(|_, slot| {
+            // Held elsewhere: a caller is about to fetch into it or read it. An empty slot is a
+            // fetch that failed; its next caller fetches again either way.
+            if Arc::strong_count(slot) > 1 {
+                return true;
+            }
+            match slot.try_lock() {
+                Ok(guard) => guard
+                    .as_ref()
+                    .is_some_and(|(at, _)| at.elapsed() < self.fresh_for),
+                Err(_) => true,
+            }
+        });
+        before - slots.len()
+    }
+
+    /// Entries held (fresh or not).
+    pub fn len(&self) -> usize {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[cfg(test)]
@@ -131,12 +161,36 @@ mod tests {
             4
         );
         cache.invalidate(&"k");
+        assert!(cache.is_empty());
         assert_eq!(
             *cache
                 .get_or_fetch(&"k", None, || async { Ok::<_, ()>(5) })
                 .await
                 .unwrap(),
             5
+        );
+    }
+
+    #[tokio::test]
+    async fn stale_entries_are_evicted() {
+        let cache: ListCache<&str, u32> = ListCache::new(Duration::from_millis(30));
+        let ok = |v| move || async move { Ok::<_, ()>(v) };
+        cache.get_or_fetch(&"old", None, ok(1)).await.unwrap();
+        let failed = cache.get_or_fetch(&"failed", None, || async { Err::<u32, _>(()) });
+        assert!(failed.await.is_err());
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        cache.get_or_fetch(&"new", None, ok(2)).await.unwrap();
+        assert_eq!(cache.len(), 3);
+        assert_eq!(
+            cache.evict_stale(),
+            2,
+            "the old entry and the failed fetch's empty slot"
+        );
+        assert_eq!(cache.len(), 1);
+        assert_eq!(
+            *cache.get_or_fetch(&"new", None, ok(3)).await.unwrap(),
+            2,
+            "fresh entry kept"
         );
     }
 }

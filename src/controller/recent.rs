@@ -49,6 +49,13 @@ impl RecentStatus {
         w.remove(uid);
     }
 
+    /// Keeps only the resources `keep` accepts (housekeeping drops those deleted without a
+    /// finalizer, which are never reconciled again). `keep` runs under the map's lock.
+    pub fn retain(&self, mut keep: impl FnMut(&str) -> bool) {
+        let mut w = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        w.retain(|uid, _| keep(uid));
+    }
+
     pub fn len(&self) -> usize {
         self.written.lock().unwrap_or_else(|p| p.into_inner()).len()
     }

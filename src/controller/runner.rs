@@ -1,8 +1,6 @@
 //! Starts one kube-runtime Controller per kind (and per watched namespace) over the shared context.
 
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::future::{BoxFuture, join_all};
 use futures::{FutureExt, StreamExt};
@@ -13,10 +11,11 @@ use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 
 use crate::controller::context::Context;
-use crate::controller::driver::{error_policy, owner, reconcile};
+use crate::controller::driver::{error_policy, reconcile};
 use crate::controller::error::Error;
+use crate::controller::housekeeping::{self, Caches};
 use crate::controller::operation::Operation;
-use crate::crd::{DcsBackup, DcsRestore, DdsBackup, Phase, TaurusDbBackup};
+use crate::crd::{DcsBackup, DcsRestore, DdsBackup, TaurusDbBackup};
 
 /// What to watch and how hard to work.
 #[derive(Debug, Clone)]
@@ -39,10 +38,14 @@ pub async fn run(
 ) {
     let mut runs: Vec<BoxFuture<'static, ()>> = Vec::new();
     let mut stores: Vec<BoxFuture<'static, ()>> = Vec::new();
-    add::<DcsBackup>(&ctx, &opts, &shutdown, &mut runs, &mut stores);
-    add::<DcsRestore>(&ctx, &opts, &shutdown, &mut runs, &mut stores);
-    add::<DdsBackup>(&ctx, &opts, &shutdown, &mut runs, &mut stores);
-    add::<TaurusDbBackup>(&ctx, &opts, &shutdown, &mut runs, &mut stores);
+    let mut caches = Vec::new();
+    add::<DcsBackup>(&ctx, &opts, &shutdown, &mut runs, &mut stores, &mut caches);
+    add::<DcsRestore>(&ctx, &opts, &shutdown, &mut runs, &mut stores, &mut caches);
+    add::<DdsBackup>(&ctx, &opts, &shutdown, &mut runs, &mut stores, &mut caches);
+    add::<TaurusDbBackup>(&ctx, &opts, &shutdown, &mut runs, &mut stores, &mut caches);
+    runs.push(
+        housekeeping::run(caches, ctx.clone(), shutdown.clone(), housekeeping::PERIOD).boxed(),
+    );
     let synced = async move {
         join_all(stores).await;
         on_synced();
@@ -74,6 +77,7 @@ fn add<K: Operation>(
     shutdown: &Shutdown,
     runs: &mut Vec<BoxFuture<'static, ()>>,
     stores: &mut Vec<BoxFuture<'static, ()>>,
+    caches: &mut Vec<Caches>,
 ) {
     let mut kind_stores = Vec::new();
     for (api, prefix) in apis::<K>(ctx, opts) {
@@ -99,50 +103,7 @@ fn add<K: Operation>(
                 .boxed(),
         );
     }
-    runs.push(housekeeping(kind_stores, ctx.clone(), shutdown.clone()).boxed());
-}
-
-/// Periodic work over a kind's caches (no API calls): the `resources{kind,phase}` gauge, and
-/// releasing instance claims of resources that were deleted without a finalizer.
-async fn housekeeping<K: Operation>(
-    stores: Vec<(Store<DeserializeGuard<K>>, String)>,
-    ctx: Arc<Context>,
-    shutdown: Shutdown,
-) {
-    let mut tick = tokio::time::interval(Duration::from_secs(15));
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = &mut shutdown => return,
-        }
-        let mut counts = [
-            ("Pending", 0i64),
-            ("Running", 0),
-            ("Succeeded", 0),
-            ("Failed", 0),
-        ];
-        for (store, prefix) in &stores {
-            let mut present = HashSet::new();
-            for obj in store.state() {
-                let Ok(k) = &obj.0 else { continue };
-                let phase = k.status().and_then(|s| s.phase).unwrap_or(Phase::Pending);
-                if let Some(slot) = counts.iter_mut().find(|(p, _)| *p == phase.as_str()) {
-                    slot.1 += 1;
-                }
-                present.insert(owner::<K>(k));
-            }
-            let released = ctx.locks.release_absent(prefix, &present);
-            if released > 0 {
-                tracing::debug!(
-                    kind = K::KIND_LABEL,
-                    released,
-                    "released claims of deleted resources"
-                );
-            }
-        }
-        ctx.metrics.set_phase_counts(K::KIND_LABEL, &counts);
-    }
+    caches.push(Caches::of(kind_stores));
 }
 
 /// An object that does not deserialise (e.g. written past the schema) is reported, never retried in a loop.

@@ -165,6 +165,13 @@ impl PollGate {
         let mut due = self.due.lock().unwrap_or_else(|p| p.into_inner());
         due.remove(uid);
     }
+
+    /// Keeps only the resources `keep` accepts (housekeeping drops those deleted without a
+    /// finalizer, which are never reconciled again). `keep` runs under the gate's lock.
+    pub fn retain(&self, mut keep: impl FnMut(&str) -> bool) {
+        let mut due = self.due.lock().unwrap_or_else(|p| p.into_inner());
+        due.retain(|uid, _| keep(uid));
+    }
 }
 
 /// Largest delay [`jitter`] adds: a learned poll placed one margin after the expected finish must

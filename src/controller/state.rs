@@ -58,6 +58,10 @@ pub struct OpIds {
 pub struct Failure {
     pub class: ErrorClass,
     pub message: String,
+    /// The cloud's `error_code`, when it gave one.
+    pub code: Option<String>,
+    /// The `X-Request-Id` of the failed call, for events and logs (support tickets).
+    pub request_id: Option<String>,
 }
 
 /// What this reconcile learned.

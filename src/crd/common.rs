@@ -98,6 +98,9 @@ pub struct OperationStatus {
     /// Size of the backup in bytes (normalised from the cloud's bytes, KB or MB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_bytes: Option<i64>,
+    /// The same size for people, in binary units (`5.0 MiB`): what `kubectl get` shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
     /// Human-readable detail on the current phase, e.g. why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -122,6 +125,35 @@ impl OperationStatus {
     /// Whether the recorded phase is final.
     pub fn is_terminal(&self) -> bool {
         self.phase.is_some_and(Phase::is_terminal)
+    }
+
+    /// Records the size the cloud reported (bytes), and the same for people; `None` keeps both.
+    pub fn set_size(&mut self, bytes: Option<i64>) {
+        if let Some(bytes) = bytes {
+            self.size_bytes = Some(bytes);
+            self.size = Some(human_size(bytes));
+        }
+    }
+}
+
+/// `bytes` in the largest binary unit that keeps the number below 1024, with one decimal
+/// (`512 B`, `5.0 MiB`, `1.5 GiB`).
+pub fn human_size(bytes: i64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value.abs() >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    // Rounding may reach 1024.0 (e.g. 1 MiB less one byte): that is the next unit's 1.0.
+    if unit > 0 && (value * 10.0).round() / 10.0 >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    match unit {
+        0 => format!("{bytes} B"),
+        _ => format!("{value:.1} {}", UNITS[unit]),
     }
 }
 
@@ -149,6 +181,37 @@ mod tests {
         assert_eq!(
             serde_json::to_value(DeletionPolicy::Delete).unwrap(),
             json!("Delete")
+        );
+    }
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        for (bytes, shown) in [
+            (0, "0 B"),
+            (512, "512 B"),
+            (1023, "1023 B"),
+            (1024, "1.0 KiB"),
+            (5 * 1024 * 1024, "5.0 MiB"),
+            (1024 * 1024 - 1, "1.0 MiB"),
+            (3 * 1024 * 1024 * 1024 / 2, "1.5 GiB"),
+            // Beyond the largest unit the number just grows.
+            (i64::MAX, "8192.0 PiB"),
+        ] {
+            assert_eq!(human_size(bytes), shown, "{bytes}");
+        }
+        let mut s = OperationStatus::default();
+        s.set_size(None);
+        assert_eq!((s.size_bytes, s.size.as_deref()), (None, None));
+        s.set_size(Some(2048));
+        assert_eq!(
+            (s.size_bytes, s.size.as_deref()),
+            (Some(2048), Some("2.0 KiB"))
+        );
+        s.set_size(None);
+        assert_eq!(
+            s.size.as_deref(),
+            Some("2.0 KiB"),
+            "kept when the cloud says nothing"
         );
     }
 

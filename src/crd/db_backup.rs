@@ -28,9 +28,16 @@ macro_rules! db_backup_kind {
             printcolumn(name = "BackupID", type_ = "string", json_path = ".status.backupId"),
             printcolumn(
                 name = "Size",
+                type_ = "string",
+                json_path = ".status.size",
+                description = "size of the backup in binary units"
+            ),
+            printcolumn(
+                name = "Bytes",
                 type_ = "integer",
                 json_path = ".status.sizeBytes",
-                description = "bytes"
+                description = "size of the backup in bytes",
+                priority = 1
             ),
             printcolumn(
                 name = "Age",

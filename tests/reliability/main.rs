@@ -8,10 +8,13 @@ mod harness;
 
 mod bad_input;
 mod busy_instance;
+mod capture;
 mod cloud_faults;
 mod crash_window;
 mod hostile;
+mod leadership;
 mod named_windows;
 mod proxy;
 mod rig;
 mod secrets;
+mod story;

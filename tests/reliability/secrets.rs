@@ -1,48 +1,17 @@
 //! Credentials isolation: a resource reads Secrets of its own namespace only, and no key,
 //! password, token or signature shows in logs, events, status, or metrics, whatever happens.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use hwcloud_backup_operator::config::LogFormat;
 use hwcloud_backup_operator::crd::Phase;
 use hwcloud_backup_operator::metrics::Metrics;
 use hwcloud_backup_operator::sim::Faults;
-use hwcloud_backup_operator::telemetry;
 use serde_json::{Value, json};
-use tracing_subscriber::fmt::MakeWriter;
 
+use crate::capture;
 use crate::harness::{Harness, NS};
 use crate::rig::{self, Kind};
-
-/// Log output captured in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 const WRONG_SK: &str = "wrong-secret-key-0xDEAD";
 const WRONG_PASSWORD: &str = "wrong-password-0xBEEF";
@@ -90,18 +59,7 @@ fn reason(h: &Harness, path: &str) -> String {
 // subscriber set for this thread.
 #[tokio::test]
 async fn no_secret_reaches_logs_events_status_or_metrics() {
-    let logs = Captured::default();
-    let subscriber = telemetry::subscriber(LogFormat::Json, "trace", logs.clone(), false).unwrap();
-    // Other tests of this binary run on other threads without a subscriber. With a single scoped
-    // dispatcher, tracing computes the interest of a callsite first hit on such a thread from that
-    // thread's (absent) subscriber and caches "disabled" for every thread. A second registered
-    // dispatcher makes it ask every registered one, ours included.
-    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Registrations that were in flight while ours was installed: recompute once they are done.
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    tracing::callsite::rebuild_interest_cache();
-
+    let capture = capture::start("trace").await;
     let h = Harness::new().await;
     let cfg = h.sim.config().clone();
     let token = direct_token(&h).await;
@@ -191,6 +149,14 @@ async fn no_secret_reaches_logs_events_status_or_metrics() {
         assert_eq!(rig::status(&h.api, path).phase, Some(Phase::Succeeded));
     }
     h.api.delete(&aksk);
+    // The first cleanup meets a failing cloud (a warn line), the next one finishes.
+    h.sim.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    drive(&h, &ctx, Kind::DcsBackup, &aksk, 1).await;
+    assert!(h.api.get(&aksk).is_some(), "cleanup failed, finalizer kept");
+    h.sim.set_faults(Faults::default());
     drive(&h, &ctx, Kind::DcsBackup, &aksk, 1).await;
     assert!(h.api.get(&aksk).is_none(), "cleanup finished");
     assert!(
@@ -210,12 +176,35 @@ async fn no_secret_reaches_logs_events_status_or_metrics() {
         token.as_str(),
         "Signature=",
     ];
-    let logs = logs.text();
+    let logs = capture.logs.text();
     let covered = ["reconciled", "APIGW.0301", "create_token"].map(|t| logs.contains(t));
     let faulty = logs.contains("APIGW.0308") || logs.contains("SYS.0500");
     assert!(
         covered.iter().all(|c| *c) && faulty,
         "the logs cover reconciles, the auth failures and the throttled phase: {covered:?} {faulty}"
+    );
+    // The lines a person sees at the default level (info and warn) went through every path.
+    let lines = capture.logs.lines();
+    let told = |level: &str, message: &str| {
+        lines
+            .iter()
+            .any(|l| l["level"] == level && l["message"] == message)
+    };
+    for (level, message) in [
+        ("INFO", "phase changed"),
+        ("WARN", "retrying after a cloud error"),
+        (
+            "WARN",
+            "cleanup failed; the finalizer stays and the cleanup is retried",
+        ),
+    ] {
+        assert!(told(level, message), "no {level} line {message:?}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["code"] == "APIGW.0301" && l["level"] == "WARN"),
+        "the refused signature is a warn line with its code"
     );
     let api_calls: String = h
         .api

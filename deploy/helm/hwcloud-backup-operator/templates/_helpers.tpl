@@ -79,3 +79,38 @@ and the credentials Secret, and never creates, updates or deletes any of them.
   resources: ["customresourcedefinitions"]
   verbs: ["get"]
 {{- end }}
+
+{{/*
+One alert of files/alerts.yaml with the overrides of prometheusRule.alerts.<name> and the labels and annotations
+added to every alert, as YAML; empty when disabled. A threshold replaces the number after the expression's final
+`>`, so only alerts whose expression ends in `> <number>` take one; any other use fails the render.
+*/}}
+{{- define "hwbk.alertRule" -}}
+{{- $rule := deepCopy .rule }}
+{{- $o := get (.cfg.alerts | default dict) $rule.alert | default dict }}
+{{- if not $o.disabled }}
+{{- $number := "[0-9][0-9.eE+*/ ]*" }}
+{{- if hasKey $o "threshold" }}
+{{- $threshold := toString $o.threshold }}
+{{- if not (regexMatch (printf "^%s$" $number) $threshold) }}
+{{- fail (printf "prometheusRule.alerts.%s.threshold: %q is not a number" $rule.alert $threshold) }}
+{{- end }}
+{{- $tail := printf ">\\s*%s$" $number }}
+{{- $expr := trim $rule.expr }}
+{{- if not (regexMatch $tail $expr) }}
+{{- fail (printf "prometheusRule.alerts.%s.threshold: the alert's expression does not end in `> <number>`" $rule.alert) }}
+{{- end }}
+{{- $_ := set $rule "expr" (regexReplaceAll $tail $expr (printf "> %s" $threshold)) }}
+{{- end }}
+{{- with $o.for }}
+{{- $_ := set $rule "for" . }}
+{{- end }}
+{{- $labels := mergeOverwrite (dict) ($rule.labels | default dict) (.cfg.additionalRuleLabels | default dict) ($o.labels | default dict) }}
+{{- with $o.severity }}
+{{- $_ := set $labels "severity" . }}
+{{- end }}
+{{- $_ := set $rule "labels" $labels }}
+{{- $_ := set $rule "annotations" (mergeOverwrite (dict) ($rule.annotations | default dict) (.cfg.additionalRuleAnnotations | default dict)) }}
+{{- toYaml $rule }}
+{{- end }}
+{{- end }}
