@@ -2,11 +2,20 @@
 //!
 //! Every label value is a `&'static str` chosen by code (controller, kind, phase, reason, cloud service and
 //! operation, outcome), never an object name, instance id or message: that keeps cardinality bounded and makes
-//! it impossible to leak user data or secrets into a label.
+//! it impossible to leak user data or secrets into a label. The one exception is the per-schedule families
+//! (`schedule_*`): they carry a `BackupSchedule`'s namespace and name, because an alert must say which
+//! schedule stopped succeeding. Schedules are few (one per database, not one per backup), and a deleted
+//! schedule's series are removed.
+mod schedules;
+
 use std::{
+    collections::HashSet,
     sync::atomic::Ordering,
     time::{Duration, Instant},
 };
+
+pub use schedules::ScheduleFigures;
+use schedules::ScheduleMetrics;
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
@@ -86,6 +95,7 @@ pub struct Metrics {
     resources: Family<PhaseLabels, Gauge>,
     last_success: Family<KindLabels, Gauge>,
     leader: Gauge,
+    schedules: ScheduleMetrics,
     /// Every series name a scrape can carry (see [`Metrics::series_names`]).
     series: Vec<String>,
 }
@@ -150,6 +160,8 @@ impl Metrics {
             "1 while this replica holds the leader lease",
             leader.clone(),
         );
+        let schedules = ScheduleMetrics::default();
+        schedules.register(&mut registry);
 
         let (registry, series) = registry.finish();
         Self {
@@ -163,6 +175,7 @@ impl Metrics {
             resources,
             last_success,
             leader,
+            schedules,
         }
     }
 
@@ -211,6 +224,31 @@ impl Metrics {
     pub fn clear_leader_gauges(&self) {
         self.resources.clear();
         self.last_success.clear();
+        self.schedules.clear();
+    }
+
+    /// Sets a schedule's series; a time that is `None` (no next run while suspended) removes its series.
+    pub fn set_schedule(&self, namespace: &str, schedule: &str, figures: &ScheduleFigures) {
+        self.schedules.set(namespace, schedule, figures);
+    }
+
+    /// Removes a schedule's series (invalid spec, or deleted).
+    pub fn forget_schedule(&self, namespace: &str, schedule: &str) {
+        self.schedules.forget(namespace, schedule);
+    }
+
+    /// Removes the series of every schedule not in `present` (deleted schedules).
+    pub fn retain_schedules(&self, present: &HashSet<(String, String)>) {
+        let gone: Vec<(String, String)> = self
+            .schedules
+            .known_set()
+            .iter()
+            .filter(|k| !present.contains(*k))
+            .cloned()
+            .collect();
+        for (ns, name) in gone {
+            self.schedules.forget(&ns, &name);
+        }
     }
 
     pub fn set_leader(&self, is_leader: bool) {

@@ -8,6 +8,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use crate::cloud::account::Account;
 use crate::cloud::client::CloudClients;
 use crate::cloud::dcs::{DcsBackupRecord, DcsRestoreRecord};
+use crate::controller::backup_schedule::clock::Clock;
 use crate::controller::instance_lock::InstanceLocks;
 use crate::controller::journal::Journal;
 use crate::controller::list_cache::ListCache;
@@ -74,6 +75,8 @@ pub struct Context {
     pub fence: Fence,
     /// What the log was told where status cannot say it (failing cleanups).
     pub journal: Journal,
+    /// The time `BackupSchedule`s run on (the system clock; tests run a faster one).
+    pub schedule_clock: Clock,
 }
 
 impl Context {
@@ -103,6 +106,7 @@ impl Context {
             metrics,
             fence: Fence::open(),
             journal: Journal::default(),
+            schedule_clock: Clock::System,
         }
     }
 

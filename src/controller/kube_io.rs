@@ -21,9 +21,10 @@ use crate::crd::OperationStatus;
 ///
 /// The complete status is sent every time: with server-side apply, a field this manager owned and
 /// now omits is removed, which is how the create marker is cleared.
-pub async fn apply_status<K>(api: &Api<K>, obj: &K, status: &OperationStatus) -> Result<()>
+pub async fn apply_status<K, S>(api: &Api<K>, obj: &K, status: &S) -> Result<()>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    S: Serialize,
 {
     let body = json!({
         "apiVersion": K::api_version(&()),

@@ -46,6 +46,7 @@ pub async fn run(
     runs.push(
         housekeeping::run(caches, ctx.clone(), shutdown.clone(), housekeeping::PERIOD).boxed(),
     );
+    crate::controller::backup_schedule::run::add(&ctx, &opts, &shutdown, &mut runs, &mut stores);
     let synced = async move {
         join_all(stores).await;
         on_synced();

@@ -435,10 +435,11 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
+/// Now in whole seconds, cut (not rounded) as a real API server stores it: never later than now.
 fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    let now = jiff::Timestamp::now();
+    jiff::Timestamp::from_second(now.as_second())
+        .unwrap_or(now)
         .to_string()
 }
 

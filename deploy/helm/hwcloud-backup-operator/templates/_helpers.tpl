@@ -53,7 +53,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 Rules on the operator's own resources, Secrets and Events. Rendered into the ClusterRole, or into one Role per
 watched namespace. Least privilege, exactly the calls listed in deploy/api-calls.txt (CI checks it): the operator
 lists and watches its resources, patches their finalizers and status, reads only the DcsBackup a DcsRestore names
-and the credentials Secret, and never creates, updates or deletes any of them.
+and the credentials Secret. Only BackupSchedules create and delete backup resources (their runs and retention);
+nothing is ever updated.
 */}}
 {{- define "hwbk.namespacedRules" -}}
 - apiGroups: ["backup.hwcloud.dev"]
@@ -63,7 +64,13 @@ and the credentials Secret, and never creates, updates or deletes any of them.
   resources: ["dcsbackups"]
   verbs: ["get"]
 - apiGroups: ["backup.hwcloud.dev"]
-  resources: ["dcsbackups/status", "dcsrestores/status", "ddsbackups/status", "taurusdbbackups/status"]
+  resources: ["dcsbackups", "ddsbackups", "taurusdbbackups"]
+  verbs: ["create", "delete"]
+- apiGroups: ["backup.hwcloud.dev"]
+  resources: ["backupschedules"]
+  verbs: ["list", "watch"]
+- apiGroups: ["backup.hwcloud.dev"]
+  resources: ["dcsbackups/status", "dcsrestores/status", "ddsbackups/status", "taurusdbbackups/status", "backupschedules/status"]
   verbs: ["patch"]
 - apiGroups: [""]
   resources: ["secrets"]
