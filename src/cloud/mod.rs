@@ -2,6 +2,7 @@
 pub mod account;
 pub mod allow;
 mod auth;
+pub mod breaker;
 pub mod client;
 pub mod client_cache;
 mod db_api;

@@ -22,7 +22,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 pub use backup_schedule::{BackupSchedule, BackupScheduleSpec, BackupScheduleStatus};
-pub use common::{DeletionPolicy, LocalObjectRef, OperationStatus, Phase, SecretRef};
+pub use common::{DeletionPolicy, LocalObjectRef, NotListed, OperationStatus, Phase, SecretRef};
 pub use dcs_backup::{DcsBackup, DcsBackupFormat, DcsBackupSpec};
 pub use dcs_restore::{DcsRestore, DcsRestoreSpec};
 pub use dds_backup::{DdsBackup, DdsBackupSpec};

@@ -17,4 +17,5 @@ mod named_windows;
 mod proxy;
 mod rig;
 mod secrets;
+mod stale_marker;
 mod story;

@@ -40,6 +40,8 @@ pub fn fast_settings() -> Settings {
         visibility_grace: Duration::from_secs(5),
         retry_after: Duration::from_millis(100),
         auth_backoff: Duration::from_millis(300),
+        timeout_grace: Duration::from_secs(1),
+        not_listed_for: Duration::from_millis(600),
     }
 }
 
