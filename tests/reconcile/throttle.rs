@@ -11,7 +11,7 @@ use hwcloud_backup_operator::controller::context::{Context, Settings};
 use hwcloud_backup_operator::controller::driver::reconcile_once;
 use hwcloud_backup_operator::crd::{DcsBackup, Phase};
 use hwcloud_backup_operator::metrics::Metrics;
-use hwcloud_backup_operator::sim::{SimConfig, Simulator};
+use hwcloud_backup_operator::sim::{SimConfig, SimHandle, Simulator};
 use kube::runtime::events::Reporter;
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -46,9 +46,8 @@ fn one_per_second(h: &Harness, settings: Settings) -> Arc<Context> {
 
 /// Runs the resource at `path` the way kube-runtime does with a fixed concurrency: each reconcile
 /// takes one of `slots` for as long as it runs (FIFO, like the runner's queue), and the next one
-/// comes after the requeue. Watch-triggered reruns are left out on purpose: honouring every
-/// requeue against the operator's own status writes is the per-resource gate of issue 8 item 0;
-/// without it, `Harness::run_controllers` reruns a throttled create on each of its own writes.
+/// comes after the requeue: the transport's behaviour alone, without watch-triggered reruns (the
+/// test below runs the real controllers, where the per-resource gate holds those back).
 fn run(
     h: &Harness,
     ctx: Arc<Context>,
@@ -77,27 +76,20 @@ fn run(
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flooded_account_does_not_starve_another() {
+/// Account A (the harness simulator) with [`FLOOD`] resources, account B (a simulator of its own,
+/// so the harness simulator sees only A's requests) with none yet, and a context that allows each
+/// account one request per second.
+async fn flooded() -> (Harness, SimHandle, Vec<String>) {
     let settings = Settings {
         retry_after: Duration::from_millis(300),
         ..fast_settings()
     };
-    let h = Harness::with(
-        SimConfig {
-            backup_duration: Duration::from_millis(300),
-            ..SimConfig::default()
-        },
-        settings.clone(),
-    )
-    .await;
-    // Account B lives at a simulator of its own, so the harness simulator sees only account A.
-    let sim_b = Simulator::start(SimConfig {
+    let sim = SimConfig {
         backup_duration: Duration::from_millis(300),
         ..SimConfig::default()
-    })
-    .await
-    .expect("simulator starts");
+    };
+    let mut h = Harness::with(sim.clone(), settings.clone()).await;
+    let sim_b = Simulator::start(sim).await.expect("simulator starts");
     let project = h.sim.config().project_id.clone();
     let mut a = h.secret_data();
     a["projectId"] = json!(project);
@@ -112,49 +104,54 @@ async fn a_flooded_account_does_not_starve_another() {
             "ddsEndpoint": endpoints.dds, "taurusEndpoint": endpoints.taurus,
         }),
     );
-    let ctx = one_per_second(&h, settings);
-    let slots = Arc::new(Semaphore::new(CONCURRENCY));
-    let stop = Arc::new(AtomicBool::new(false));
-
-    let flood: Vec<String> = (0..FLOOD)
+    h.ctx = one_per_second(&h, settings);
+    let flood = (0..FLOOD)
         .map(|i| {
             let spec = json!({"instanceId": format!("flood-{i}"), "credentialsSecretRef": {"name": "account-a"}});
             h.create("DcsBackup", "dcsbackups", &format!("flood-{i}"), spec)
         })
         .collect();
-    let mut tasks: Vec<_> = flood
-        .iter()
-        .map(|p| run(&h, ctx.clone(), slots.clone(), stop.clone(), p.clone()))
-        .collect();
-    // The flood is queued first; B arrives behind it.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let started = Instant::now();
-    let spec = json!({"instanceId": "quiet-1", "credentialsSecretRef": {"name": "account-b"}});
-    let b = h.create("DcsBackup", "dcsbackups", "quiet", spec);
-    tasks.push(run(&h, ctx.clone(), slots.clone(), stop.clone(), b.clone()));
+    (h, sim_b, flood)
+}
 
-    // Account A's requests as the simulator saw them, sampled over time.
+/// Creates B's single resource.
+fn quiet(h: &Harness) -> String {
+    let spec = json!({"instanceId": "quiet-1", "credentialsSecretRef": {"name": "account-b"}});
+    h.create("DcsBackup", "dcsbackups", "quiet", spec)
+}
+
+/// Watches until B succeeded (and 2 s more) or 6 s passed; returns when B succeeded and A's
+/// request count at the simulator over time.
+async fn watch(h: &Harness, b: &str) -> (Option<Duration>, Vec<(Instant, usize)>) {
+    let started = Instant::now();
     let mut samples = vec![(Instant::now(), h.sim.calls().len())];
     let mut done_after = None;
     while started.elapsed() < Duration::from_secs(6) {
         tokio::time::sleep(Duration::from_millis(50)).await;
         samples.push((Instant::now(), h.sim.calls().len()));
-        if done_after.is_none() && h.status(&b).phase == Some(Phase::Succeeded) {
+        if done_after.is_none() && h.status(b).phase == Some(Phase::Succeeded) {
             done_after = Some(started.elapsed());
         }
         if done_after.is_some_and(|d| started.elapsed() > d + Duration::from_secs(2)) {
             break;
         }
     }
-    stop.store(true, Ordering::SeqCst);
-    for t in tasks {
-        t.abort();
-    }
+    (done_after, samples)
+}
 
+/// B succeeded promptly, A stayed within its rate and made progress, and A's resources wait as
+/// Throttled with a message that names the operator's own limit.
+fn assert_not_starved(
+    h: &Harness,
+    flood: &[String],
+    b: &str,
+    done_after: Option<Duration>,
+    samples: &[(Instant, usize)],
+) {
     let done_after = done_after.unwrap_or_else(|| {
         panic!(
             "B not Succeeded after 6 s behind the flood: {:?}",
-            h.status(&b)
+            h.status(b)
         )
     });
     eprintln!(
@@ -163,8 +160,7 @@ async fn a_flooded_account_does_not_starve_another() {
         samples.last().map(|s| s.0.duration_since(samples[0].0))
     );
     assert!(done_after < Duration::from_secs(3), "B took {done_after:?}");
-    // A never beats its rate: at most the burst plus one request per second in any window
-    // (one more for the sampling edges).
+    // At most the burst plus one request per second in any window (one more for the sampling edges).
     for (i, (t0, c0)) in samples.iter().enumerate() {
         for (t1, c1) in &samples[i + 1..] {
             let allowed = 2.0 + t1.duration_since(*t0).as_secs_f64();
@@ -181,7 +177,6 @@ async fn a_flooded_account_does_not_starve_another() {
         "A made progress too: {:?}",
         h.sim.calls()
     );
-    // The flooded resources wait as Throttled, saying the limit is the operator's own.
     let throttled: Vec<_> = flood
         .iter()
         .map(|p| h.status(p))
@@ -190,4 +185,47 @@ async fn a_flooded_account_does_not_starve_another() {
     assert!(!throttled.is_empty(), "some flooded resource is Throttled");
     let message = throttled[0].message.clone().unwrap_or_default();
     assert!(message.contains("--cloud-rate-per-second"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooded_account_does_not_starve_another() {
+    let (h, _sim_b, flood) = flooded().await;
+    let slots = Arc::new(Semaphore::new(CONCURRENCY));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks: Vec<_> = flood
+        .iter()
+        .map(|p| run(&h, h.ctx.clone(), slots.clone(), stop.clone(), p.clone()))
+        .collect();
+    // The flood is queued first; B arrives behind it.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let b = quiet(&h);
+    tasks.push(run(
+        &h,
+        h.ctx.clone(),
+        slots.clone(),
+        stop.clone(),
+        b.clone(),
+    ));
+    let (done_after, samples) = watch(&h, &b).await;
+    stop.store(true, Ordering::SeqCst);
+    for t in tasks {
+        t.abort();
+    }
+    assert_not_starved(&h, &flood, &b, done_after, &samples);
+}
+
+/// The same through kube-runtime's own watches, scheduler and concurrency limit, where every
+/// status write of the flood also triggers a reconcile (the per-resource gate holds those back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooded_account_does_not_starve_another_under_the_real_controllers() {
+    let (h, _sim_b, flood) = flooded().await;
+    let running = h.run_controllers(CONCURRENCY as u16);
+    h.wait_until(Duration::from_secs(5), "the flood is reconciled", |h| {
+        h.cloud_calls("create_backup") > 0
+    })
+    .await;
+    let b = quiet(&h);
+    let (done_after, samples) = watch(&h, &b).await;
+    running.stop().await;
+    assert_not_starved(&h, &flood, &b, done_after, &samples);
 }
