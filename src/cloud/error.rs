@@ -103,7 +103,8 @@ pub enum Error {
     },
 }
 
-fn code_suffix(code: &str) -> String {
+/// ` <code>`, or nothing when the cloud gave no code (e.g. a page that is not JSON).
+pub(crate) fn code_suffix(code: &str) -> String {
     if code.is_empty() {
         String::new()
     } else {
@@ -167,7 +168,10 @@ impl Error {
                 code,
                 message,
                 ..
-            } => format!("{service} {operation} failed: HTTP {status} {code}: {message}"),
+            } => format!(
+                "{service} {operation} failed: HTTP {status}{}: {message}",
+                code_suffix(code)
+            ),
             other => other.to_string(),
         }
     }
