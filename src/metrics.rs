@@ -9,6 +9,7 @@
 mod schedules;
 
 use std::{
+    borrow::Cow,
     collections::HashSet,
     sync::atomic::Ordering,
     time::{Duration, Instant},
@@ -33,6 +34,8 @@ use series::NamingRegistry;
 
 /// Prefix of every metric name.
 pub const PREFIX: &str = "hwcloud_backup";
+/// The label every series of a sharded replica carries: its `--watch-label-selector`.
+pub const SHARD_LABEL: &str = "shard";
 /// Content type of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -107,8 +110,20 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// The metrics of a replica that watches every resource.
     pub fn new() -> Self {
-        let mut registry = NamingRegistry::with_prefix(PREFIX);
+        Self::for_shard(None)
+    }
+
+    /// The metrics of a replica; with `--watch-label-selector` every series carries the label
+    /// `shard` with the selector, so that each shard's leader, counts and calls can be told apart
+    /// (and an alert can ask for a leader in every shard).
+    pub fn for_shard(selector: Option<&str>) -> Self {
+        let labels = selector
+            .map(|s| (Cow::Borrowed(SHARD_LABEL), Cow::Owned(s.to_string())))
+            .into_iter()
+            .collect();
+        let mut registry = NamingRegistry::with_prefix_and_labels(PREFIX, labels);
         let reconciles = Family::<ControllerLabels, Counter>::default();
         let reconcile_errors = Family::<ErrorLabels, Counter>::default();
         let reconcile_duration =
@@ -439,6 +454,36 @@ mod tests {
             1.0
         );
         assert_eq!(line_value(&text, "hwcloud_backup_leader "), 0.0);
+    }
+
+    #[test]
+    fn a_sharded_replica_labels_every_series_with_its_selector() {
+        let m = Metrics::for_shard(Some("backup.hwcloud.dev/shard=a"));
+        m.set_leader(true);
+        m.set_phase_counts("dcsbackup", &[("Running", 2)]);
+        drop(m.reconcile_timer("dcsbackup"));
+        let text = m.encode();
+        let shard = r#"shard="backup.hwcloud.dev/shard=a""#;
+        assert_eq!(
+            line_value(&text, &format!("hwcloud_backup_leader{{{shard}}}")),
+            1.0
+        );
+        assert_eq!(
+            line_value(
+                &text,
+                &format!(r#"hwcloud_backup_resources{{{shard},kind="dcsbackup",phase="Running"}}"#)
+            ),
+            2.0
+        );
+        let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert!(samples.len() > 3);
+        for line in samples {
+            assert!(line.contains(shard), "{line}");
+        }
+        // Without a selector there is no shard label at all, as before sharding existed.
+        let plain = Metrics::new();
+        plain.set_leader(true);
+        assert!(!plain.encode().contains("shard="));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::controller::bounded;
 use crate::controller::decide::{Decision, Requeue, TIME_PRECISION};
 use crate::controller::driver::Reconciling;
 use crate::controller::error::Result;
-use crate::controller::kube_io::{apply_status, publish};
+use crate::controller::kube_io::{apply_status, apply_status_if_unchanged, publish};
 use crate::controller::operation::Operation;
 use crate::controller::schedule::jitter;
 use crate::crd::{OperationStatus, Phase};
@@ -27,7 +27,7 @@ pub(crate) async fn finish<K: Operation>(
     // otherwise bring the next reconcile forward.
     let next = requeue(r, &d);
     if d.status != *before
-        && let Err(e) = write_status(r, &d.status).await
+        && let Err(e) = write_status(r, before, &d.status).await
     {
         // Nothing was written: the error policy's retry decides, not this wait.
         ctx.gate.release(&r.uid);
@@ -99,11 +99,24 @@ fn next_poll<K: Operation>(
 }
 
 /// Writes the status and remembers it, so a lagging cache cannot make the next reconcile redo work.
+///
+/// A status that names no cloud object, decided from one that named none either (no ids, no create
+/// marker: a wait, or a failure before any create), is written on condition that the object is
+/// unchanged since it was read. Such a decision learned nothing a newer state could lack, while
+/// written over a newer state it would erase what another writer recorded since: after a move
+/// between shards, the new owner's ids, which a later owner reading them from the API server
+/// would then miss and create the backup again.
 pub(crate) async fn write_status<K: Operation>(
     r: &Reconciling<'_, K>,
+    before: &OperationStatus,
     status: &OperationStatus,
 ) -> Result<()> {
-    apply_status(&r.api, r.obj, status).await?;
+    let names_nothing = |s: &OperationStatus| !K::has_ids(s) && s.create_requested_at.is_none();
+    if names_nothing(before) && names_nothing(status) {
+        apply_status_if_unchanged(&r.api, r.obj, status).await?;
+    } else {
+        apply_status(&r.api, r.obj, status).await?;
+    }
     r.ctx.recent.remember(&r.uid, status);
     Ok(())
 }

@@ -16,6 +16,7 @@ use crate::controller::error::Error;
 use crate::controller::housekeeping::{self, Caches};
 use crate::controller::operation::Operation;
 use crate::crd::{DcsBackup, DcsRestore, DdsBackup, TaurusDbBackup};
+use crate::shard::WatchSelector;
 
 /// What to watch and how hard to work.
 #[derive(Debug, Clone)]
@@ -24,6 +25,29 @@ pub struct RunOptions {
     pub namespaces: Vec<String>,
     /// Reconciles running at once per controller.
     pub concurrency: u16,
+    /// Only resources whose labels match (a shard); `None` watches every resource.
+    pub label_selector: Option<WatchSelector>,
+}
+
+impl RunOptions {
+    /// How every watch of the controllers lists and follows its objects: only those the selector
+    /// matches, so a replica never sees, reconciles or counts another shard's resources.
+    pub fn watcher_config(&self) -> watcher::Config {
+        let config = watcher::Config::default().any_semantic();
+        match &self.label_selector {
+            Some(selector) => config.labels(selector.as_str()),
+            None => config,
+        }
+    }
+
+    /// [`RunOptions::watcher_config`] narrowed further by `labels` (a watch of labelled children).
+    pub fn watcher_config_with(&self, labels: &str) -> watcher::Config {
+        let selector = match &self.label_selector {
+            Some(selector) => format!("{labels},{selector}"),
+            None => labels.to_string(),
+        };
+        watcher::Config::default().any_semantic().labels(&selector)
+    }
 }
 
 /// A future that completes when the controllers should stop (signal, or leadership lost).
@@ -82,7 +106,7 @@ fn add<K: Operation>(
 ) {
     let mut kind_stores = Vec::new();
     for (api, prefix) in apis::<K>(ctx, opts) {
-        let ctrl = Controller::new(api, watcher::Config::default().any_semantic())
+        let ctrl = Controller::new(api, opts.watcher_config())
             .with_config(controller::Config::default().concurrency(opts.concurrency))
             .graceful_shutdown_on(shutdown.clone());
         let store: Store<DeserializeGuard<K>> = ctrl.store();

@@ -65,14 +65,14 @@ impl State {
         self.next_rv += 1;
         let rv = self.next_rv;
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        let kind = if self.objects.contains_key(path) {
+        let previous = self.objects.insert(path.to_string(), obj.clone());
+        let kind = if previous.is_some() {
             "MODIFIED"
         } else {
             "ADDED"
         };
-        self.objects.insert(path.to_string(), obj.clone());
         self.record_version(path);
-        self.hub.record(rv, kind, path, &obj);
+        self.hub.record(rv, kind, path, &obj, previous);
         obj
     }
 
@@ -82,7 +82,8 @@ impl State {
         self.next_rv += 1;
         let rv = self.next_rv;
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        self.hub.record(rv, "DELETED", path, &obj);
+        self.hub
+            .record(rv, "DELETED", path, &obj, Some(obj.clone()));
         Some(obj)
     }
 
@@ -332,6 +333,7 @@ fn watch(s: &State, c: Collection, from: u64) -> Response<FakeBody> {
                 kind: "ADDED",
                 path: p.clone(),
                 object: o.clone(),
+                previous: None,
             })
             .collect();
     }

@@ -12,7 +12,6 @@ use kube::api::Api;
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
@@ -42,33 +41,27 @@ pub fn add(
     let mut schedule_stores = Vec::new();
     for scope in scopes {
         let client = &ctx.client;
-        // Only labelled children: a backup made by hand never wakes a schedule.
-        let children = || {
-            watcher::Config::default()
-                .labels(SCHEDULE_LABEL)
-                .any_semantic()
-        };
-        let ctrl = Controller::new(
-            api::<Guarded>(client, scope),
-            watcher::Config::default().any_semantic(),
-        )
-        .watches(
-            api::<DeserializeGuard<DcsBackup>>(client, scope),
-            children(),
-            parent,
-        )
-        .watches(
-            api::<DeserializeGuard<DdsBackup>>(client, scope),
-            children(),
-            parent,
-        )
-        .watches(
-            api::<DeserializeGuard<TaurusDbBackup>>(client, scope),
-            children(),
-            parent,
-        )
-        .with_config(controller::Config::default().concurrency(opts.concurrency))
-        .graceful_shutdown_on(shutdown.clone());
+        // Only labelled children: a backup made by hand never wakes a schedule. Both watches take
+        // the replica's shard selector; a schedule passes its shard label on to its children.
+        let children = || opts.watcher_config_with(SCHEDULE_LABEL);
+        let ctrl = Controller::new(api::<Guarded>(client, scope), opts.watcher_config())
+            .watches(
+                api::<DeserializeGuard<DcsBackup>>(client, scope),
+                children(),
+                parent,
+            )
+            .watches(
+                api::<DeserializeGuard<DdsBackup>>(client, scope),
+                children(),
+                parent,
+            )
+            .watches(
+                api::<DeserializeGuard<TaurusDbBackup>>(client, scope),
+                children(),
+                parent,
+            )
+            .with_config(controller::Config::default().concurrency(opts.concurrency))
+            .graceful_shutdown_on(shutdown.clone());
         let store = ctrl.store();
         schedule_stores.push(store.clone());
         stores.push(async move { store.wait_until_ready().await.unwrap_or(()) }.boxed());
