@@ -80,6 +80,13 @@ impl CloudClients {
     }
 }
 
+impl super::client_cache::Keep for CloudClient {
+    /// An account whose breaker is open must keep its breaker (see [`super::client_cache`]).
+    fn keep(&self) -> bool {
+        self.is_refused()
+    }
+}
+
 /// Authenticated access to the services of one account.
 pub struct CloudClient {
     account: Account,

@@ -6,7 +6,9 @@
 //! the full request rate. Hence: accounts in steady use stay at the front of the LRU order; an
 //! entry unused for the idle TTL is dropped (old credentials do not linger in memory); and an
 //! entry dropped while a reconcile still holds its client is remembered weakly, so the next
-//! lookup of that account gets the same client back instead of a fresh one.
+//! lookup of that account gets the same client back instead of a fresh one. A client whose
+//! breaker is open is never dropped while it is open: a fresh client would know nothing of the
+//! refusal and send the refused credentials again at once (the cloud locks a key after 5 in a row).
 //!
 //! `lru` was chosen over `moka` and `quick_cache`: it is small (already-present `hashbrown` is
 //! its only dependency) and its eviction is exactly least-recently-used, so an account in use is
@@ -30,10 +32,11 @@ pub struct CacheLimits {
     pub idle_ttl: Duration,
 }
 
-/// 256 accounts: enough that installations with many teams do not thrash; 30 minutes idle:
+/// 1,024 accounts: installations with a Secret per team namespace (hundreds) do not thrash, and a
+/// client without a token is a few hundred bytes; 30 minutes idle:
 /// longer than any poll interval (capped at `--poll-max-interval`), so an account with work in
 /// flight never expires.
-pub const DEFAULT_CAPACITY: NonZeroUsize = NonZeroUsize::new(256).expect("non-zero");
+pub const DEFAULT_CAPACITY: NonZeroUsize = NonZeroUsize::new(1024).expect("non-zero");
 pub const DEFAULT_IDLE_TTL: Duration = Duration::from_secs(30 * 60);
 
 impl Default for CacheLimits {
@@ -43,6 +46,11 @@ impl Default for CacheLimits {
             idle_ttl: DEFAULT_IDLE_TTL,
         }
     }
+}
+
+/// Whether a value must outlive eviction and expiry (an account whose breaker is open).
+pub(crate) trait Keep {
+    fn keep(&self) -> bool;
 }
 
 struct Entry<V> {
@@ -56,14 +64,17 @@ pub(crate) struct ClientCache<K: Hash + Eq, V> {
     recent: LruCache<K, Entry<V>>,
     /// Dropped from `recent` while a caller still held them.
     lent: HashMap<K, Weak<V>>,
+    /// Dropped from `recent` while they asked to be kept; released once they no longer do.
+    kept: HashMap<K, Arc<V>>,
 }
 
-impl<K: Hash + Eq + Clone, V> ClientCache<K, V> {
+impl<K: Hash + Eq + Clone, V: Keep> ClientCache<K, V> {
     pub(crate) fn new(limits: CacheLimits) -> Self {
         Self {
             limits,
             recent: LruCache::new(limits.capacity),
             lent: HashMap::new(),
+            kept: HashMap::new(),
         }
     }
 
@@ -80,9 +91,9 @@ impl<K: Hash + Eq + Clone, V> ClientCache<K, V> {
             return entry.value.clone();
         }
         let value = self
-            .lent
+            .kept
             .remove(key)
-            .and_then(|held| held.upgrade())
+            .or_else(|| self.lent.remove(key).and_then(|held| held.upgrade()))
             .unwrap_or_else(|| Arc::new(make()));
         let entry = Entry {
             value: value.clone(),
@@ -114,10 +125,14 @@ impl<K: Hash + Eq + Clone, V> ClientCache<K, V> {
         }
     }
 
-    /// Remembers a dropped value weakly while someone still holds it; forgets dead ones.
+    /// Keeps a dropped value that asks for it, else remembers it weakly while someone still holds
+    /// it; forgets dead ones and releases kept ones that no longer ask.
     fn lend(&mut self, key: K, value: Arc<V>) {
         self.lent.retain(|_, held| held.strong_count() > 0);
-        if Arc::strong_count(&value) > 1 {
+        self.kept.retain(|_, v| v.keep());
+        if value.keep() {
+            self.kept.insert(key, value);
+        } else if Arc::strong_count(&value) > 1 {
             self.lent.insert(key, Arc::downgrade(&value));
         }
     }
@@ -126,6 +141,12 @@ impl<K: Hash + Eq + Clone, V> ClientCache<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Keep for String {
+        fn keep(&self) -> bool {
+            self.starts_with("refused")
+        }
+    }
 
     fn cache(capacity: usize, idle_ms: u64) -> ClientCache<u32, String> {
         ClientCache::new(CacheLimits {
@@ -190,5 +211,19 @@ mod tests {
         });
         assert!(made, "no longer held: gone");
         assert!(c.lent.len() <= 1, "dead entries are forgotten");
+    }
+
+    #[test]
+    fn a_value_that_asks_to_be_kept_survives_eviction_and_expiry_until_it_no_longer_asks() {
+        let mut c = cache(1, 100);
+        let t = Instant::now();
+        let refused = c.get_or_insert_with(&1, t, || "refused account".into());
+        drop(refused);
+        c.get_or_insert_with(&2, t, || "two".into());
+        let later = t + Duration::from_secs(1);
+        c.get_or_insert_with(&3, later, || "three".into());
+        let again = c.get_or_insert_with(&1, later, || unreachable!("kept while refused"));
+        assert_eq!(again.as_str(), "refused account");
+        assert_eq!(c.kept.len(), 0, "back in the LRU order");
     }
 }

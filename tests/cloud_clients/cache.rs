@@ -116,3 +116,36 @@ async fn idle_clients_expire_and_clients_in_use_keep_their_state() {
     assert_eq!(tokens(&sim), 4, "the expired idle account logs in again");
     assert!(clouds.cached() <= 2);
 }
+
+/// Refused password logins at the simulator.
+fn refused_logins(sim: &SimHandle) -> usize {
+    sim.calls()
+        .iter()
+        .filter(|c| c.operation == "token" && c.status == 401)
+        .count()
+}
+
+#[tokio::test]
+async fn an_account_whose_credentials_were_refused_keeps_its_breaker_through_cache_churn() {
+    let (bad_sim, other_sim) = (sim().await, sim().await);
+    let mut bad = bad_sim.password_account();
+    if let hwcloud_backup_operator::cloud::account::Credentials::Password { password, .. } =
+        &mut bad.credentials
+    {
+        *password = "wrong".into();
+    }
+    let clouds = CloudClients::with_limits(cfg(), None, limits(2, Duration::from_secs(600)));
+    assert!(clouds.client(&bad).dcs().list_backups("i").await.is_err());
+    assert_eq!(refused_logins(&bad_sim), 1);
+    // Enough other accounts to push the refused one out of a cache of two.
+    for n in 0..5 {
+        use_account(&clouds, &account(&other_sim, n)).await;
+    }
+    let again = clouds.client(&bad).dcs().list_backups("i").await;
+    assert!(again.is_err(), "still refused");
+    assert_eq!(
+        refused_logins(&bad_sim),
+        1,
+        "the breaker survived eviction: no second refused login within its backoff"
+    );
+}
