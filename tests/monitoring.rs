@@ -337,8 +337,13 @@ impl ExprVisitor for KindsSelected<'_> {
                     .filter(|m| m.name == "kind")
                     .all(|m| m.is_match(kind))
             };
-            self.selected
-                .push(self.kinds.iter().copied().filter(|k| lets_through(k)).collect());
+            self.selected.push(
+                self.kinds
+                    .iter()
+                    .copied()
+                    .filter(|k| lets_through(k))
+                    .collect(),
+            );
         }
         Ok(true)
     }

@@ -1,8 +1,10 @@
 //! Cloud layer: signing, authentication, transport, typed DCS/DDS/TaurusDB clients, error classes.
 pub mod account;
+pub mod allow;
 mod auth;
 pub mod breaker;
 pub mod client;
+pub mod client_cache;
 mod db_api;
 mod db_restore;
 pub mod dcs;
@@ -14,6 +16,7 @@ pub mod error;
 mod fuzz_tests;
 pub mod job;
 mod project;
+mod rate_limit;
 pub mod restore_wire;
 mod retry;
 pub mod signer;

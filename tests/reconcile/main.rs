@@ -78,3 +78,4 @@ mod outcome;
 mod poll_failures;
 mod restore;
 mod size;
+mod throttle;
