@@ -106,6 +106,7 @@ pub fn run_options(args: &RunArgs) -> RunOptions {
             .map(str::to_string)
             .collect(),
         concurrency: args.concurrency,
+        strip: true,
     }
 }
 

@@ -21,3 +21,4 @@ pub mod recent;
 pub mod runner;
 pub mod schedule;
 pub mod state;
+pub mod strip;

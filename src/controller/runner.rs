@@ -6,7 +6,7 @@ use futures::future::{BoxFuture, join_all};
 use futures::{FutureExt, StreamExt};
 use kube::api::Api;
 use kube::core::DeserializeGuard;
-use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::controller::{self, Action};
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 
@@ -15,6 +15,7 @@ use crate::controller::driver::{error_policy, reconcile};
 use crate::controller::error::Error;
 use crate::controller::housekeeping::{self, Caches};
 use crate::controller::operation::Operation;
+use crate::controller::strip;
 use crate::crd::{DcsBackup, DcsRestore, DdsBackup, TaurusDbBackup};
 
 /// What to watch and how hard to work.
@@ -24,6 +25,8 @@ pub struct RunOptions {
     pub namespaces: Vec<String>,
     /// Reconciles running at once per controller.
     pub concurrency: u16,
+    /// Cache objects without what no controller reads ([`strip`]); off only to measure the difference.
+    pub strip: bool,
 }
 
 /// A future that completes when the controllers should stop (signal, or leadership lost).
@@ -81,7 +84,7 @@ fn add<K: Operation>(
 ) {
     let mut kind_stores = Vec::new();
     for (api, prefix) in apis::<K>(ctx, opts) {
-        let ctrl = Controller::new(api, watcher::Config::default().any_semantic())
+        let ctrl = strip::controller(api, watcher::Config::default().any_semantic(), opts.strip)
             .with_config(controller::Config::default().concurrency(opts.concurrency))
             .graceful_shutdown_on(shutdown.clone());
         let store: Store<DeserializeGuard<K>> = ctrl.store();

@@ -233,6 +233,7 @@ impl Harness {
         let opts = RunOptions {
             namespaces: Vec::new(),
             concurrency,
+            strip: true,
         };
         let task = tokio::spawn(run(self.ctx.clone(), opts, shutdown, move || {
             flag.store(true, std::sync::atomic::Ordering::SeqCst)
