@@ -12,11 +12,17 @@
 
 #[path = "../../tests/support/fake_api.rs"]
 mod fake_api;
+#[path = "../../tests/support/fake_http.rs"]
+mod fake_http;
 #[path = "../../tests/support/harness.rs"]
 mod harness;
+#[path = "../../tests/support/served.rs"]
+mod served;
 
+mod child;
 mod drift;
 mod economy;
+mod fleet;
 mod footprint;
 mod report;
 mod runtime;
@@ -44,10 +50,10 @@ const USAGE: &str =
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [flag, n] = args.as_slice()
-        && flag == "__footprint"
+    if let [flag, url, mode] = args.as_slice()
+        && flag == "__operator"
     {
-        footprint::child(n.parse().expect("a size")).await;
+        child::run(url, mode == "trim").await;
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
@@ -73,7 +79,12 @@ async fn main() {
         throughput::run(if quick { 200_000 } else { 1_000_000 });
     }
     if wanted.contains(&"footprint") {
-        footprint::run(if quick { &[1_000] } else { &[1_000, 10_000] });
+        let sizes: &[usize] = if quick {
+            &[0, 1_000]
+        } else {
+            &[0, 1_000, 10_000, 20_000]
+        };
+        footprint::run(sizes).await;
     }
     if wanted.contains(&"schedule") {
         if quick {
