@@ -79,7 +79,8 @@ pub async fn fleet(n: usize) -> Fleet {
         let ns = namespace(nth);
         let spec = served::spec(kind, &instance, i);
         let obj = served::served(kind, &ns, &name, spec, Some(served::succeeded(kind, i)));
-        h.api.put(&object_path(API_VERSION, plural, &ns, &name), obj);
+        h.api
+            .put(&object_path(API_VERSION, plural, &ns, &name), obj);
     }
     let mut fresh_paths = Vec::new();
     for g in 0..groups {
@@ -94,7 +95,8 @@ pub async fn fleet(n: usize) -> Fleet {
                 spec["backupRef"] = json!({"name": format!("fresh-redis-{g:04}")});
             }
             let path = object_path(API_VERSION, plural, &ns, &name);
-            h.api.put(&path, served::served(kind, &ns, &name, spec, None));
+            h.api
+                .put(&path, served::served(kind, &ns, &name, spec, None));
             fresh_paths.push(path);
         }
     }

@@ -41,11 +41,7 @@ pub async fn run(sizes: &[usize]) {
     for &n in sizes {
         for trim in [false, true] {
             let row = measure(n, trim).await;
-            eprintln!(
-                "  footprint N={n} {}: {} MiB",
-                mode(trim),
-                mib(row.rss_kib)
-            );
+            eprintln!("  footprint N={n} {}: {} MiB", mode(trim), mib(row.rss_kib));
             rows.push(row);
         }
     }
@@ -93,8 +89,8 @@ fn print(rows: &[Row]) {
         let of_mode: Vec<&Row> = rows.iter().filter(|r| r.trim == trim).collect();
         for pair in of_mode.windows(2) {
             let (a, b) = (pair[0], pair[1]);
-            let per = (b.rss_kib as f64 - a.rss_kib as f64) / 1024.0 * 1000.0
-                / (b.n - a.n).max(1) as f64;
+            let per =
+                (b.rss_kib as f64 - a.rss_kib as f64) / 1024.0 * 1000.0 / (b.n - a.n).max(1) as f64;
             println!(
                 "{}: {:.2} MiB per further 1,000 from {} to {}",
                 mode(trim),

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- [all|economy|convergence|schedule|footprint|throughput]... [--quick]
+//! cargo run --release --example bench -- footprint --sizes=0,10000
 //! ```
 //! `economy` and `convergence` share their runs (requesting both runs the matrix once); the cases
 //! of that matrix run concurrently in two groups (without and with per-instance queues), each case
@@ -79,12 +80,17 @@ async fn main() {
         throughput::run(if quick { 200_000 } else { 1_000_000 });
     }
     if wanted.contains(&"footprint") {
-        let sizes: &[usize] = if quick {
-            &[0, 1_000]
+        // `--sizes=0,10000` measures only those.
+        let given: Option<Vec<usize>> = args
+            .iter()
+            .find_map(|a| a.strip_prefix("--sizes="))
+            .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect());
+        let sizes = given.unwrap_or(if quick {
+            vec![0, 1_000]
         } else {
-            &[0, 1_000, 10_000, 20_000]
-        };
-        footprint::run(sizes).await;
+            vec![0, 1_000, 10_000, 20_000]
+        });
+        footprint::run(&sizes).await;
     }
     if wanted.contains(&"schedule") {
         if quick {

@@ -21,6 +21,7 @@ use crate::controller::kube_io::{
     add_finalizer, apply_marker, apply_status, load_account, publish,
 };
 use crate::controller::operation::{Created, Operation, marker, timeout_of};
+use crate::controller::resume;
 use crate::controller::schedule::jitter;
 use crate::crd::{DeletionPolicy, OperationStatus, Phase};
 
@@ -75,6 +76,9 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
         // Reconciles also run on watch events (including this operator's own status writes);
         // the cloud is asked only when the schedule says so.
         if let Some(wait) = ctx.polls.wait_left(&uid) {
+            return Ok(Some(wait));
+        }
+        if let Some(wait) = resume::first_poll(obj, ctx, &uid, &owner, &status) {
             return Ok(Some(wait));
         }
     }

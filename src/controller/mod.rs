@@ -18,6 +18,7 @@ pub mod kube_io;
 pub mod list_cache;
 pub mod operation;
 pub mod recent;
+pub mod resume;
 pub mod runner;
 pub mod schedule;
 pub mod state;

@@ -166,6 +166,12 @@ impl PollGate {
         due.remove(uid);
     }
 
+    /// Whether this process scheduled the resource's polls before (a restart starts empty).
+    pub fn contains(&self, uid: &str) -> bool {
+        let due = self.due.lock().unwrap_or_else(|p| p.into_inner());
+        due.contains_key(uid)
+    }
+
     /// Keeps only the resources `keep` accepts (housekeeping drops those deleted without a
     /// finalizer, which are never reconciled again). `keep` runs under the gate's lock.
     pub fn retain(&self, mut keep: impl FnMut(&str) -> bool) {

@@ -1,5 +1,5 @@
-//! The stripped object is the served one minus managedFields and foreign labels and annotations,
-//! field for field; an object that does not deserialise is stripped too.
+//! The stripped object is the served one minus managedFields, labels and annotations, field for
+//! field; an object that does not deserialise is stripped too.
 
 use kube::core::DeserializeGuard;
 use serde_json::{Value, json};
@@ -96,17 +96,6 @@ fn what_the_reconcilers_read_survives_stripping() {
         !obj.annotations()
             .contains_key("kubectl.kubernetes.io/last-applied-configuration")
     );
-}
-
-#[test]
-fn an_object_with_only_foreign_labels_and_annotations_keeps_neither_map() {
-    let mut v = served();
-    v["metadata"]["labels"] = json!({"app": "x"});
-    v["metadata"]["annotations"] =
-        json!({"kubectl.kubernetes.io/last-applied-configuration": "{}"});
-    let obj: DcsBackup = stripped(v);
-    assert_eq!(obj.meta().labels, None);
-    assert_eq!(obj.meta().annotations, None);
 }
 
 #[test]

@@ -35,6 +35,8 @@ mod dds;
 mod faults;
 mod iam;
 mod reply;
+mod seed;
+pub use seed::SeedService;
 mod server;
 mod state;
 mod taurus;

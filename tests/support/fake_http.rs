@@ -53,12 +53,18 @@ pub async fn serve(api: FakeApi) -> Served {
                 let (api, noted) = (api.clone(), noted.clone());
                 async move {
                     let (parts, body) = req.into_parts();
-                    let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                    let bytes = body
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default();
                     let is_list = parts.method == http::Method::GET
                         && Collection::parse(parts.uri.path(), parts.uri.query()).is_some()
                         && query_param(parts.uri.query(), "watch").is_none();
                     let path = parts.uri.path().to_string();
-                    let reply = api.handle(Request::from_parts(parts, Body::from(bytes))).await;
+                    let reply = api
+                        .handle(Request::from_parts(parts, Body::from(bytes)))
+                        .await;
                     if is_list {
                         noted.lock().unwrap().push((path, Instant::now()));
                     }

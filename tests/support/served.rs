@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 pub const API_VERSION: &str = "backup.hwcloud.dev/v1alpha1";
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
-/// A label of the operator's own domain (kept in the caches) and a foreign one (dropped).
+/// A label of the operator's own domain (a schedule's child carries it) and a foreign one.
 pub const OWN_LABEL: (&str, &str) = ("backup.hwcloud.dev/schedule", "nightly");
 pub const FOREIGN_LABEL: (&str, &str) = ("app.kubernetes.io/part-of", "orders");
 
