@@ -4,6 +4,8 @@
 use kube::core::DeserializeGuard;
 use serde_json::{Value, json};
 
+use kube::ResourceExt;
+
 use super::*;
 use crate::crd::{DcsBackup, DcsRestore};
 
