@@ -9,4 +9,5 @@ mod harness;
 #[path = "../support/served.rs"]
 mod served;
 
+mod restart;
 mod strip;

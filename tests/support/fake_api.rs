@@ -306,13 +306,16 @@ impl FakeApi {
 }
 
 /// LIST: the matching objects and the resourceVersion to watch from, in pages of `limit` when the
-/// client asks (kube's watcher asks for 500). The continue token carries the first page's
+/// client asks (kube's watcher asks for 500) and the list is not served from the watch cache. The continue token carries the first page's
 /// resourceVersion, as a real API server's does, so a watch from the last page replays every
 /// change made while the pages were read.
 fn list(s: &State, c: &Collection, query: Option<&str>) -> Response<FakeBody> {
+    // A list at resourceVersion 0 is served from the API server's watch cache, which ignores
+    // `limit` and answers everything at once (kubernetes/kubernetes#70735).
+    let from_cache = query_param(query, "resourceVersion").as_deref() == Some("0");
     let limit = query_param(query, "limit")
         .and_then(|l| l.parse::<usize>().ok())
-        .filter(|l| *l > 0);
+        .filter(|l| *l > 0 && !from_cache);
     let token = query_param(query, "continue");
     let (rv, after) = match token.as_deref().and_then(|t| t.split_once('|')) {
         Some((rv, after)) => (rv.to_string(), Some(after.to_string())),
