@@ -5,7 +5,8 @@ The expected grants are the API calls the code makes, listed once in deploy/api-
 naming its call site); tests/rbac.rs checks the code against the same list.
 
 usage: check-rbac.py MANIFESTS.yaml MODE [LEASE_NAMESPACE NAMESPACE...]
-  MODE cluster:    one ClusterRole with everything; leases in a Role in LEASE_NAMESPACE
+  MODE cluster:    one ClusterRole with everything; leases in a Role in LEASE_NAMESPACE, get/patch limited to
+                   the --lease-name of every rendered Deployment (the main one and one per shard)
   MODE namespaced: ClusterRole with the CRD check only; a Role per NAMESPACE; leases as above
   MODE no-leader:  like cluster, and no lease permission anywhere
 """
@@ -47,6 +48,17 @@ def grants(role):
     return out
 
 
+def deployment_leases(docs):
+    """The --lease-name of every Deployment's operator container."""
+    for d in docs:
+        if d["kind"] != "Deployment":
+            continue
+        for c in d["spec"]["template"]["spec"]["containers"]:
+            for a in c.get("args") or []:
+                if a.startswith("--lease-name="):
+                    yield a.split("=", 1)[1]
+
+
 def fail(msg):
     sys.exit(f"RBAC check failed: {msg}")
 
@@ -79,10 +91,12 @@ def main(path, mode, lease_ns=None, *namespaces):
         if len(lease_roles) != 1 or lease_roles[0]["metadata"]["namespace"] != lease_ns:
             fail(f"expected one lease Role in namespace {lease_ns}")
         expect("lease Role", grants(lease_roles[0]), leases)
-        # Only create may be unrestricted; the rest must name the operator's own Lease.
+        # Only create may be unrestricted; the rest must name exactly the Leases the Deployments take (one per
+        # shard with `shards`).
+        taken = set(deployment_leases(docs))
         for rule in lease_roles[0]["rules"]:
-            if set(rule["verbs"]) - {"create"} and not rule.get("resourceNames"):
-                fail(f"lease rule {rule} is not limited to the operator's Lease")
+            if set(rule["verbs"]) - {"create"} and set(rule.get("resourceNames") or []) != taken:
+                fail(f"lease rule {rule} does not name exactly the Deployments' Leases {sorted(taken)}")
 
     if mode in ("cluster", "no-leader"):
         expect("ClusterRole", grants(cluster_roles[0]), watched | cluster)

@@ -3,6 +3,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
 
+use crate::shard::WatchSelector;
+
 /// Default name of the Secret a resource uses when it names none.
 pub const DEFAULT_CREDENTIALS_SECRET: &str = "hwcloud-credentials";
 /// Default name of the leader election Lease.
@@ -76,9 +78,15 @@ pub struct RunArgs {
           num_args = 0..=1, require_equals = true, action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub leader_election: bool,
 
-    /// Name of the leader election Lease.
-    #[arg(long, env = "HWBK_LEASE_NAME", default_value = DEFAULT_LEASE_NAME)]
-    pub lease_name: String,
+    /// Name of the leader election Lease; defaults to `hwcloud-backup-operator`, with a
+    /// `--watch-label-selector` to `hwcloud-backup-operator-<hash of the selector>`.
+    #[arg(long = "lease-name", env = "HWBK_LEASE_NAME")]
+    pub lease_name_flag: Option<String>,
+
+    /// Watch only the resources whose labels match this selector (sharding), e.g.
+    /// `backup.hwcloud.dev/shard=a` or `!backup.hwcloud.dev/shard`; unset watches every resource.
+    #[arg(long, env = "HWBK_WATCH_LABEL_SELECTOR", value_parser = WatchSelector::parse)]
+    pub watch_label_selector: Option<WatchSelector>,
 
     /// Namespace of the Lease; defaults to the pod's namespace, then to `default`.
     #[arg(long, env = "HWBK_LEASE_NAMESPACE")]
@@ -110,6 +118,16 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// The leader election Lease: `--lease-name` when given; otherwise the default name, and with a
+    /// selector that name suffixed by a hash of the selector, so that every shard elects its own leader.
+    pub fn lease_name(&self) -> String {
+        match (&self.lease_name_flag, &self.watch_label_selector) {
+            (Some(name), _) => name.clone(),
+            (None, Some(selector)) => selector.lease_name(DEFAULT_LEASE_NAME),
+            (None, None) => DEFAULT_LEASE_NAME.to_string(),
+        }
+    }
+
     /// The Lease namespace: the explicit flag, else the pod's namespace, else `default`.
     pub fn lease_namespace(&self) -> &str {
         self.lease_namespace

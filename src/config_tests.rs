@@ -30,7 +30,8 @@ fn run_defaults() {
     assert_eq!(a.log_format, LogFormat::Text);
     assert_eq!(a.log_level, "info");
     assert!(a.leader_election);
-    assert_eq!(a.lease_name, "hwcloud-backup-operator");
+    assert_eq!(a.lease_name(), "hwcloud-backup-operator");
+    assert_eq!(a.watch_label_selector, None);
     assert_eq!(a.lease_namespace(), "default");
     assert_eq!(a.pod_name, None);
     assert!(!a.simulate);
@@ -92,6 +93,25 @@ fn lease_namespace_falls_back_to_pod_namespace() {
 }
 
 #[test]
+fn a_selector_without_a_lease_name_gets_a_lease_of_its_own() {
+    let plain = run_args(&[]).lease_name();
+    let a = run_args(&["--watch-label-selector=backup.hwcloud.dev/shard=a"]);
+    let b = run_args(&["--watch-label-selector=backup.hwcloud.dev/shard=b"]);
+    let main = run_args(&["--watch-label-selector=!backup.hwcloud.dev/shard"]);
+    let names = [plain, a.lease_name(), b.lease_name(), main.lease_name()];
+    for (i, n) in names.iter().enumerate() {
+        assert!(n.starts_with("hwcloud-backup-operator"), "{n}");
+        assert!(!names[..i].contains(n), "{n} shared: {names:?}");
+    }
+    // The chart names every shard's Lease itself; an explicit name always wins.
+    let named = run_args(&[
+        "--watch-label-selector=backup.hwcloud.dev/shard=a",
+        "--lease-name=hwbk-a",
+    ]);
+    assert_eq!(named.lease_name(), "hwbk-a");
+}
+
+#[test]
 fn rejects_bad_values() {
     for bad in [
         &["--poll-interval=0s"][..],
@@ -101,6 +121,8 @@ fn rejects_bad_values() {
         &["--cloud-rate-per-second=0"],
         &["--log-format=yaml"],
         &["--metrics-addr=localhost"],
+        &["--watch-label-selector="],
+        &["--watch-label-selector=tier in gold"],
     ] {
         let argv = ["x", "run"].iter().chain(bad);
         assert!(Cli::try_parse_from(argv).is_err(), "{bad:?} was accepted");
@@ -208,6 +230,7 @@ fn env_fallbacks() {
         .env("HWBK_LOG_LEVEL", "warn")
         .env("HWBK_LEADER_ELECTION", "false")
         .env("HWBK_LEASE_NAME", "lease-x")
+        .env("HWBK_WATCH_LABEL_SELECTOR", "backup.hwcloud.dev/shard == a")
         .env_remove("HWBK_LEASE_NAMESPACE")
         .env("POD_NAMESPACE", "ops")
         .env("POD_NAME", "op-0")
@@ -241,7 +264,11 @@ fn env_fallbacks_child() {
     assert_eq!(a.log_format, LogFormat::Json);
     assert_eq!(a.log_level, "warn");
     assert!(!a.leader_election);
-    assert_eq!(a.lease_name, "lease-x");
+    assert_eq!(a.lease_name(), "lease-x");
+    assert_eq!(
+        a.watch_label_selector.as_ref().map(|s| s.as_str()),
+        Some("backup.hwcloud.dev/shard=a")
+    );
     assert_eq!(a.lease_namespace(), "ops");
     assert_eq!(a.pod_name.as_deref(), Some("op-0"));
     assert!(a.simulate);

@@ -8,5 +8,6 @@ pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod operator;
+pub mod shard;
 pub mod sim;
 pub mod telemetry;

@@ -2,11 +2,21 @@
 //!
 //! Every label value is a `&'static str` chosen by code (controller, kind, phase, reason, cloud service and
 //! operation, outcome), never an object name, instance id or message: that keeps cardinality bounded and makes
-//! it impossible to leak user data or secrets into a label.
+//! it impossible to leak user data or secrets into a label. The one exception is the per-schedule families
+//! (`schedule_*`): they carry a `BackupSchedule`'s namespace and name, because an alert must say which
+//! schedule stopped succeeding. Schedules are few (one per database, not one per backup), and a deleted
+//! schedule's series are removed.
+mod schedules;
+
 use std::{
+    borrow::Cow,
+    collections::HashSet,
     sync::atomic::Ordering,
     time::{Duration, Instant},
 };
+
+pub use schedules::ScheduleFigures;
+use schedules::ScheduleMetrics;
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
@@ -24,6 +34,8 @@ use series::NamingRegistry;
 
 /// Prefix of every metric name.
 pub const PREFIX: &str = "hwcloud_backup";
+/// The label every series of a sharded replica carries: its `--watch-label-selector`.
+pub const SHARD_LABEL: &str = "shard";
 /// Content type of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -86,6 +98,7 @@ pub struct Metrics {
     resources: Family<PhaseLabels, Gauge>,
     last_success: Family<KindLabels, Gauge>,
     leader: Gauge,
+    schedules: ScheduleMetrics,
     /// Every series name a scrape can carry (see [`Metrics::series_names`]).
     series: Vec<String>,
 }
@@ -97,8 +110,20 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// The metrics of a replica that watches every resource.
     pub fn new() -> Self {
-        let mut registry = NamingRegistry::with_prefix(PREFIX);
+        Self::for_shard(None)
+    }
+
+    /// The metrics of a replica; with `--watch-label-selector` every series carries the label
+    /// `shard` with the selector, so that each shard's leader, counts and calls can be told apart
+    /// (and an alert can ask for a leader in every shard).
+    pub fn for_shard(selector: Option<&str>) -> Self {
+        let labels = selector
+            .map(|s| (Cow::Borrowed(SHARD_LABEL), Cow::Owned(s.to_string())))
+            .into_iter()
+            .collect();
+        let mut registry = NamingRegistry::with_prefix_and_labels(PREFIX, labels);
         let reconciles = Family::<ControllerLabels, Counter>::default();
         let reconcile_errors = Family::<ErrorLabels, Counter>::default();
         let reconcile_duration =
@@ -150,6 +175,8 @@ impl Metrics {
             "1 while this replica holds the leader lease",
             leader.clone(),
         );
+        let schedules = ScheduleMetrics::default();
+        schedules.register(&mut registry);
 
         let (registry, series) = registry.finish();
         Self {
@@ -163,6 +190,7 @@ impl Metrics {
             resources,
             last_success,
             leader,
+            schedules,
         }
     }
 
@@ -211,6 +239,31 @@ impl Metrics {
     pub fn clear_leader_gauges(&self) {
         self.resources.clear();
         self.last_success.clear();
+        self.schedules.clear();
+    }
+
+    /// Sets a schedule's series; a time that is `None` (no next run while suspended) removes its series.
+    pub fn set_schedule(&self, namespace: &str, schedule: &str, figures: &ScheduleFigures) {
+        self.schedules.set(namespace, schedule, figures);
+    }
+
+    /// Removes a schedule's series (invalid spec, or deleted).
+    pub fn forget_schedule(&self, namespace: &str, schedule: &str) {
+        self.schedules.forget(namespace, schedule);
+    }
+
+    /// Removes the series of every schedule not in `present` (deleted schedules).
+    pub fn retain_schedules(&self, present: &HashSet<(String, String)>) {
+        let gone: Vec<(String, String)> = self
+            .schedules
+            .known_set()
+            .iter()
+            .filter(|k| !present.contains(*k))
+            .cloned()
+            .collect();
+        for (ns, name) in gone {
+            self.schedules.forget(&ns, &name);
+        }
     }
 
     pub fn set_leader(&self, is_leader: bool) {
@@ -401,6 +454,36 @@ mod tests {
             1.0
         );
         assert_eq!(line_value(&text, "hwcloud_backup_leader "), 0.0);
+    }
+
+    #[test]
+    fn a_sharded_replica_labels_every_series_with_its_selector() {
+        let m = Metrics::for_shard(Some("backup.hwcloud.dev/shard=a"));
+        m.set_leader(true);
+        m.set_phase_counts("dcsbackup", &[("Running", 2)]);
+        drop(m.reconcile_timer("dcsbackup"));
+        let text = m.encode();
+        let shard = r#"shard="backup.hwcloud.dev/shard=a""#;
+        assert_eq!(
+            line_value(&text, &format!("hwcloud_backup_leader{{{shard}}}")),
+            1.0
+        );
+        assert_eq!(
+            line_value(
+                &text,
+                &format!(r#"hwcloud_backup_resources{{{shard},kind="dcsbackup",phase="Running"}}"#)
+            ),
+            2.0
+        );
+        let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert!(samples.len() > 3);
+        for line in samples {
+            assert!(line.contains(shard), "{line}");
+        }
+        // Without a selector there is no shard label at all, as before sharding existed.
+        let plain = Metrics::new();
+        plain.set_leader(true);
+        assert!(!plain.encode().contains("shard="));
     }
 
     #[test]

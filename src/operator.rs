@@ -107,6 +107,7 @@ pub fn run_options(args: &RunArgs) -> RunOptions {
             .collect(),
         concurrency: args.concurrency,
         strip: true,
+        label_selector: args.watch_label_selector.clone(),
     }
 }
 
@@ -116,10 +117,14 @@ pub async fn run(args: RunArgs, simulated: Option<Account>) -> anyhow::Result<()
         .await
         .context("connecting to the Kubernetes API")?;
     check_crds(&client).await?;
-    let metrics = Arc::new(Metrics::new());
+    let shard = args.watch_label_selector.as_ref().map(|s| s.as_str());
+    let metrics = Arc::new(Metrics::for_shard(shard));
     let readiness = Arc::new(Readiness::new());
     let identity = leader::identity(args.pod_name.as_deref());
     let opts = run_options(&args);
+    if let Some(selector) = &opts.label_selector {
+        tracing::info!(%selector, lease = %args.lease_name(), "watching only the resources this selector matches");
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -149,7 +154,7 @@ pub async fn run(args: RunArgs, simulated: Option<Account>) -> anyhow::Result<()
         .await;
     } else {
         let cfg = LeaderConfig {
-            lease_name: args.lease_name.clone(),
+            lease_name: args.lease_name(),
             lease_namespace: args.lease_namespace().to_string(),
             identity: identity.clone(),
             timing: leader::LeaseTiming::default(),
@@ -280,6 +285,31 @@ mod tests {
             slow.adopt_window,
             Duration::from_secs(90),
             "outlasts two request timeouts"
+        );
+    }
+
+    #[test]
+    fn every_watch_asks_for_the_selector_of_the_flag() {
+        let opts = run_options(&run_args(&[
+            "--watch-label-selector=backup.hwcloud.dev/shard==a",
+        ]));
+        assert_eq!(
+            opts.watcher_config().label_selector.as_deref(),
+            Some("backup.hwcloud.dev/shard=a")
+        );
+        assert_eq!(
+            opts.watcher_config_with("backup.hwcloud.dev/schedule")
+                .label_selector
+                .as_deref(),
+            Some("backup.hwcloud.dev/schedule,backup.hwcloud.dev/shard=a")
+        );
+        let all = run_options(&run_args(&[]));
+        assert_eq!(all.watcher_config().label_selector, None);
+        assert_eq!(
+            all.watcher_config_with("backup.hwcloud.dev/schedule")
+                .label_selector
+                .as_deref(),
+            Some("backup.hwcloud.dev/schedule")
         );
     }
 

@@ -256,3 +256,62 @@ fn dashboard_queries_parse_and_query_only_exposed_series() {
     }
     assert!(queries >= PANELS.len(), "only {queries} queries");
 }
+
+/// The labels each aggregation over `metric` keeps (`by (...)`); empty for one without `by`.
+struct Groupings {
+    metric: &'static str,
+    found: Vec<Vec<String>>,
+}
+
+impl ExprVisitor for Groupings {
+    type Error = String;
+
+    fn pre_visit(&mut self, expr: &Expr) -> Result<bool, String> {
+        if let Expr::Aggregate(a) = expr {
+            let mut names = SelectorNames(Vec::new());
+            walk_expr(&mut names, &a.expr)?;
+            if names.0.iter().any(|n| n == self.metric) {
+                let kept = match &a.modifier {
+                    Some(promql_parser::parser::LabelModifier::Include(l)) => l.labels.clone(),
+                    _ => Vec::new(),
+                };
+                self.found.push(kept);
+            }
+        }
+        Ok(true)
+    }
+}
+
+#[test]
+fn the_no_leader_alert_asks_every_shard_for_a_leader() {
+    let file: RuleFile =
+        serde_saphyr::from_str(&read(&format!("{CHART}/files/alerts.yaml"))).unwrap();
+    let rule = file
+        .groups
+        .iter()
+        .flat_map(|g| &g.rules)
+        .find(|r| r.alert == "HwcloudBackupNoLeader")
+        .expect("the alert");
+    let mut groupings = Groupings {
+        metric: "hwcloud_backup_leader",
+        found: Vec::new(),
+    };
+    walk_expr(&mut groupings, &parser::parse(&rule.expr).unwrap()).unwrap();
+    assert!(!groupings.found.is_empty(), "{}", rule.expr);
+    // A sharded replica labels its series with its selector; one max over every shard would show
+    // one shard's leader and hide another shard that has none.
+    let shard = hwcloud_backup_operator::metrics::SHARD_LABEL.to_string();
+    for kept in &groupings.found {
+        assert!(
+            kept.contains(&shard),
+            "an aggregation of hwcloud_backup_leader without `by ({shard})`: {}",
+            rule.expr
+        );
+    }
+    // No replica at all (none scraped) still alerts.
+    assert!(
+        rule.expr.contains("absent(hwcloud_backup_leader)"),
+        "{}",
+        rule.expr
+    );
+}

@@ -13,9 +13,15 @@ use std::collections::BTreeSet;
 use fake_api::Call;
 use harness::Harness;
 use http::Method;
+use hwcloud_backup_operator::controller::backup_schedule::clock::Clock;
+use hwcloud_backup_operator::controller::backup_schedule::reconcile::{
+    ScheduleContext, reconcile_once as reconcile_schedule,
+};
 use hwcloud_backup_operator::controller::driver::reconcile_once;
 use hwcloud_backup_operator::controller::operation::Operation;
-use hwcloud_backup_operator::crd::{DcsBackup, DcsRestore, DdsBackup, Phase, TaurusDbBackup};
+use hwcloud_backup_operator::crd::{
+    BackupSchedule, DcsBackup, DcsRestore, DdsBackup, Phase, TaurusDbBackup,
+};
 use hwcloud_backup_operator::operator::check_crds;
 use serde_json::{Value, json};
 
@@ -97,9 +103,56 @@ async fn lifecycle<K: Operation>(h: &Harness, kind: &str, plural: &str, spec: Va
     path
 }
 
+/// A BackupSchedule of `template` (a kind's template key) runs once and its retention deletes an
+/// older child: creates and deletes a child of `plural`, and writes the schedule's status.
+async fn schedule_lifecycle<K: Operation>(
+    h: &Harness,
+    plural: &str,
+    template: &str,
+    instance: &str,
+) {
+    let base = format!(
+        "/apis/backup.hwcloud.dev/v1alpha1/namespaces/{}",
+        harness::NS
+    );
+    let name = format!("{plural}-sched");
+    let path = format!("{base}/backupschedules/{name}");
+    h.api.put(
+        &path,
+        json!({"apiVersion": harness::API_VERSION, "kind": "BackupSchedule",
+            "metadata": {"name": name, "namespace": harness::NS, "creationTimestamp": "2026-11-28T00:30:00Z"},
+            "spec": {"schedule": "0 * * * *", "retention": {"keepLast": 1},
+                     "template": {template: {"instanceId": instance}}}}),
+    );
+    let old = format!("{base}/{plural}/{name}-202611280000");
+    h.api.put(
+        &old,
+        json!({"apiVersion": harness::API_VERSION, "kind": K::kind(&()),
+            "metadata": {"name": format!("{name}-202611280000"), "namespace": harness::NS,
+                         "labels": {"backup.hwcloud.dev/schedule": name},
+                         "annotations": {"backup.hwcloud.dev/scheduled-time": "2026-11-28T00:00:00Z"}},
+            "spec": {"instanceId": instance, "deletionPolicy": "Delete"},
+            "status": {"phase": "Succeeded"}}),
+    );
+    let step = || async {
+        let obj: BackupSchedule = serde_json::from_value(h.api.get(&path).unwrap()).unwrap();
+        reconcile_schedule(&obj, &ScheduleContext::new(h.ctx.clone()))
+            .await
+            .unwrap();
+    };
+    step().await;
+    h.drive::<K>(&format!("{base}/{plural}/{name}-202611280100"), 50)
+        .await;
+    step().await;
+    assert!(h.api.get(&old).is_none(), "retention deleted {old}");
+}
+
 #[tokio::test]
 async fn every_api_call_is_listed_for_rbac() {
-    let h = Harness::new().await;
+    let mut h = Harness::new().await;
+    std::sync::Arc::get_mut(&mut h.ctx).unwrap().schedule_clock =
+        Clock::scaled("2026-11-28T01:00:01Z".parse().unwrap(), 1);
+    let h = h;
     let delete_policy =
         |instance: &str| json!({"instanceId": instance, "deletionPolicy": "Delete"});
     let dcs = lifecycle::<DcsBackup>(&h, "DcsBackup", "dcsbackups", delete_policy("redis-1")).await;
@@ -122,6 +175,9 @@ async fn every_api_call_is_listed_for_rbac() {
     delete::<DcsBackup>(&h, &dcs).await;
     delete::<DdsBackup>(&h, &dds).await;
     delete::<TaurusDbBackup>(&h, &taurus).await;
+    schedule_lifecycle::<DcsBackup>(&h, "dcsbackups", "dcsBackup", "redis-7").await;
+    schedule_lifecycle::<DdsBackup>(&h, "ddsbackups", "ddsBackup", "mongo-7").await;
+    schedule_lifecycle::<TaurusDbBackup>(&h, "taurusdbbackups", "taurusDbBackup", "taurus-7").await;
     assert_eq!(
         h.sim
             .calls()

@@ -35,6 +35,7 @@ fn example_manifests_are_the_files_in_examples() {
         "dcsrestore.yaml",
         "ddsbackup.yaml",
         "taurusdbbackup.yaml",
+        "backupschedule.yaml",
     ] {
         let body = read(&format!("examples/{file}"));
         assert!(
@@ -141,6 +142,26 @@ fn every_condition_reason_is_explained() {
 }
 
 #[test]
+fn every_schedule_reason_and_event_is_explained() {
+    use hwcloud_backup_operator::controller::backup_schedule::status::{event, reason};
+    let readme = readme();
+    for r in [
+        reason::SCHEDULED,
+        reason::SUSPENDED,
+        reason::INVALID_SPEC,
+        reason::DCS_BACKUP_CAP,
+        event::BACKUP_SCHEDULED,
+        event::RUN_SKIPPED,
+        event::MISSED_RUNS_SKIPPED,
+        event::RETENTION_DELETED,
+        event::NAME_TAKEN,
+        event::INVALID_SPEC,
+    ] {
+        row(&readme, &format!("| `{r}` |"));
+    }
+}
+
+#[test]
 fn every_metric_is_documented() {
     let m = Metrics::new();
     // Touch every family so each is encoded.
@@ -150,6 +171,17 @@ fn every_metric_is_documented() {
     m.set_phase_counts("dcsbackup", &[("Pending", 1)]);
     m.backup_succeeded("dcsbackup", 1);
     m.set_leader(true);
+    m.set_schedule(
+        "team-a",
+        "nightly",
+        &hwcloud_backup_operator::metrics::ScheduleFigures {
+            next_run: Some(2),
+            last_run: Some(1),
+            last_success: Some(1),
+            kept_succeeded: 1,
+            kept_failed: 0,
+        },
+    );
     let readme = readme();
     let mut names = Vec::new();
     for line in m.encode().lines() {
@@ -167,7 +199,7 @@ fn every_metric_is_documented() {
         row(&readme, &format!("| `{name}` |"));
         names.push(name);
     }
-    assert_eq!(names.len(), 8, "{names:?}");
+    assert_eq!(names.len(), 12, "{names:?}");
 }
 
 #[test]

@@ -23,6 +23,8 @@ fn frame(now: Timestamp) -> Frame<'static> {
         visibility_grace: Duration::from_secs(120),
         retry_after: Duration::from_secs(15),
         auth_backoff: Duration::from_secs(60),
+        timeout_grace: Duration::from_secs(600),
+        not_listed_for: Duration::from_secs(60),
         noun: "Backup",
     }
 }
@@ -70,7 +72,7 @@ fn mix(now: Timestamp) -> Vec<(OperationStatus, Observation)> {
         class: ErrorClass::Throttled,
         message: "dcs list_backups: HTTP 429 APIGW.0308 throttled".into(),
         code: Some("APIGW.0308".into()),
-        request_id: None,
+        request_id: Some("0123456789abcdef0123456789abcdef".into()),
     });
     out.push((running, throttled));
     // The plan of a pending status must see its marker as recent, like a live create.

@@ -94,6 +94,8 @@ impl Timing {
             visibility_grace: i * 12,
             retry_after: i * 3 / 2,
             auth_backoff: i * 6,
+            timeout_grace: i * 12,
+            not_listed_for: i * 6,
         }
     }
 

@@ -3,12 +3,14 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use url::Url;
 
 use super::account::{Account, Credentials};
 use super::auth::AkSkSigner;
+use super::breaker::{Breaker, BreakerPolicy};
 use super::dcs::Dcs;
 use super::dds::Dds;
 use super::endpoints::{Service, base_url, join};
@@ -27,6 +29,7 @@ const CACHE_SOFT_LIMIT: usize = 64;
 pub struct CloudClients {
     transport: Arc<Transport>,
     clients: Mutex<HashMap<Account, Arc<CloudClient>>>,
+    breaker: BreakerPolicy,
 }
 
 impl fmt::Debug for CloudClients {
@@ -42,7 +45,15 @@ impl CloudClients {
         Self {
             transport: Arc::new(Transport::new(cfg, observer)),
             clients: Mutex::new(HashMap::new()),
+            breaker: BreakerPolicy::default(),
         }
+    }
+
+    /// Sets how long an account whose credentials the cloud refused is left alone (see
+    /// [`super::breaker`]); clients made from now on use it.
+    pub fn with_breaker(mut self, policy: BreakerPolicy) -> Self {
+        self.breaker = policy;
+        self
     }
 
     /// The client of `account`, created on first use. A changed Secret is a different account,
@@ -55,7 +66,11 @@ impl CloudClients {
         if clients.len() >= CACHE_SOFT_LIMIT {
             clients.retain(|_, c| Arc::strong_count(c) > 1);
         }
-        let client = Arc::new(CloudClient::new(account.clone(), self.transport.clone()));
+        let client = Arc::new(CloudClient::new(
+            account.clone(),
+            self.transport.clone(),
+            self.breaker,
+        ));
         clients.insert(account.clone(), client.clone());
         client
     }
@@ -68,6 +83,8 @@ pub struct CloudClient {
     limiter: Option<Limiter>,
     tokens: TokenCache,
     project_id: tokio::sync::OnceCell<String>,
+    /// Every exchange that tests the credentials (signed calls, IAM logins) passes it.
+    breaker: Breaker,
 }
 
 impl fmt::Debug for CloudClient {
@@ -80,14 +97,33 @@ impl fmt::Debug for CloudClient {
 }
 
 impl CloudClient {
-    fn new(account: Account, transport: Arc<Transport>) -> Self {
+    fn new(account: Account, transport: Arc<Transport>, breaker: BreakerPolicy) -> Self {
         Self {
             limiter: limiter(transport.config()),
             account,
             transport,
             tokens: TokenCache::default(),
             project_id: tokio::sync::OnceCell::new(),
+            breaker: Breaker::new(breaker),
         }
+    }
+
+    /// Whether the account's breaker is open: its credentials were refused and nothing is sent
+    /// with them until the backoff has passed.
+    pub fn is_refused(&self) -> bool {
+        self.breaker.is_open()
+    }
+
+    /// Runs one exchange that tests the credentials through the account's breaker: not at all
+    /// while it is open, alone while they are untested.
+    async fn tested<T>(
+        &self,
+        exchange: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let permit = self.breaker.admit().await?;
+        let result = exchange.await;
+        permit.settle(&result);
+        result
     }
 
     pub fn account(&self) -> &Account {
@@ -127,13 +163,13 @@ impl CloudClient {
                             project_id: None,
                         };
                         let iam = base_url(&self.account, Service::Iam)?;
-                        lookup_project_id(
+                        self.tested(lookup_project_id(
                             &self.transport,
                             self.limiter.as_ref(),
                             &iam,
                             signer,
                             &self.account.region,
-                        )
+                        ))
                         .await
                     }
                     Credentials::Password { .. } => {
@@ -172,10 +208,14 @@ impl CloudClient {
                     security_token: security_token.as_deref(),
                     project_id: Some(&pid),
                 };
-                self.transport
-                    .send(limiter, &req, &Credential::Signed(signer), decode)
-                    .await
+                self.tested(
+                    self.transport
+                        .send(limiter, &req, &Credential::Signed(signer), decode),
+                )
+                .await
             }
+            // A service refusing a token only drops the token; the login that follows tests
+            // the password through the breaker.
             Credentials::Password { .. } => {
                 let token = self.token().await?;
                 let result = self
@@ -212,7 +252,14 @@ impl CloudClient {
         };
         let iam = base_url(&self.account, Service::Iam)?;
         self.tokens
-            .get(|| request_token(&self.transport, self.limiter.as_ref(), &iam, &login))
+            .get(|| {
+                self.tested(request_token(
+                    &self.transport,
+                    self.limiter.as_ref(),
+                    &iam,
+                    &login,
+                ))
+            })
             .await
     }
 }

@@ -118,6 +118,23 @@ impl Error {
         }
     }
 
+    /// The error without its request id: what status shows. A request id is new on every attempt,
+    /// so a status that carried it would change (and be written, and trigger a reconcile) on every
+    /// retry; it goes to events and logs instead ([`Error::request_id`]).
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Api {
+                service,
+                operation,
+                status,
+                code,
+                message,
+                ..
+            } => format!("{service} {operation} failed: HTTP {status} {code}: {message}"),
+            other => other.to_string(),
+        }
+    }
+
     /// The `X-Request-Id` of the failed call, for support tickets.
     pub fn request_id(&self) -> Option<&str> {
         match self {
@@ -481,6 +498,11 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "dcs create_backup failed: HTTP 400 DCS.4096: instance is backing up (request id req-1)"
+        );
+        assert_eq!(
+            e.summary(),
+            "dcs create_backup failed: HTTP 400 DCS.4096: instance is backing up",
+            "the summary is the message without the request id"
         );
         let n = Error::Network {
             service: "dds",

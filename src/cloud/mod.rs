@@ -1,6 +1,7 @@
 //! Cloud layer: signing, authentication, transport, typed DCS/DDS/TaurusDB clients, error classes.
 pub mod account;
 mod auth;
+pub mod breaker;
 pub mod client;
 mod db_api;
 pub mod dcs;

@@ -185,19 +185,27 @@ pub(crate) async fn request_token(
         })
         .await;
     result.map_err(|e| match e {
-        // IAM answers a bad password with 401 and a numeric code; say what was refused.
+        // IAM answers a bad password with 401 and a numeric code; say what was refused. The
+        // request id goes to the log only: the message ends up in status, which must not change
+        // with every attempt.
         Error::Api {
             status: status @ (401 | 403),
             code,
             message,
             request_id,
-        ..
-        } => Error::Auth(format!(
-            "IAM refused the password login of user {:?} in domain {:?}: HTTP {status} {code}: {message}{}",
-            login.username,
-            login.domain_name,
-            request_id.map(|id| format!(" (request id {id})")).unwrap_or_default()
-        )),
+            ..
+        } => {
+            tracing::warn!(
+                status,
+                code = %code,
+                request_id = request_id.as_deref().unwrap_or_default(),
+                "IAM refused the password login"
+            );
+            Error::Auth(format!(
+                "IAM refused the password login of user {:?} in domain {:?}: HTTP {status} {code}: {message}",
+                login.username, login.domain_name,
+            ))
+        }
         other => other,
     })
 }

@@ -8,11 +8,13 @@ use kube::runtime::events::{Recorder, Reporter};
 use crate::cloud::account::Account;
 use crate::cloud::client::CloudClients;
 use crate::cloud::dcs::{DcsBackupRecord, DcsRestoreRecord};
+use crate::controller::backup_schedule::clock::Clock;
+use crate::controller::gate::Gate;
 use crate::controller::instance_lock::InstanceLocks;
 use crate::controller::journal::Journal;
 use crate::controller::list_cache::ListCache;
 use crate::controller::recent::RecentStatus;
-use crate::controller::schedule::{PollGate, PollPolicy, Scheduler};
+use crate::controller::schedule::{PollPolicy, Scheduler};
 use crate::fence::Fence;
 use crate::metrics::Metrics;
 
@@ -35,6 +37,13 @@ pub struct Settings {
     pub retry_after: Duration,
     /// Wait after credential problems.
     pub auth_backoff: Duration,
+    /// How long after its `timeout` a running operation whose polls keep failing is still polled
+    /// before it fails with reason `Timeout`.
+    pub timeout_grace: Duration,
+    /// How long the cloud's answers must go on not listing a running operation (in at least
+    /// [`NOT_LISTED_ANSWERS`](crate::controller::state::NOT_LISTED_ANSWERS) answers in a row)
+    /// before it counts as gone.
+    pub not_listed_for: Duration,
 }
 
 impl Default for Settings {
@@ -46,6 +55,8 @@ impl Default for Settings {
             visibility_grace: Duration::from_secs(120),
             retry_after: Duration::from_secs(15),
             auth_backoff: Duration::from_secs(60),
+            timeout_grace: Duration::from_secs(600),
+            not_listed_for: Duration::from_secs(60),
         }
     }
 }
@@ -59,8 +70,9 @@ pub struct Context {
     pub recorder: Recorder,
     pub clouds: CloudClients,
     pub scheduler: Scheduler,
-    /// When each running operation is next due for a poll.
-    pub polls: PollGate,
+    /// When each resource may next call the cloud (every requeue, polls and retries alike), so
+    /// that watch events cannot shorten a wait; and its transient failures in a row.
+    pub gate: Gate,
     pub locks: InstanceLocks,
     pub dcs_backups: ListCache<ListKey, Vec<DcsBackupRecord>>,
     pub dcs_restores: ListCache<ListKey, Vec<DcsRestoreRecord>>,
@@ -74,6 +86,8 @@ pub struct Context {
     pub fence: Fence,
     /// What the log was told where status cannot say it (failing cleanups).
     pub journal: Journal,
+    /// The time `BackupSchedule`s run on (the system clock; tests run a faster one).
+    pub schedule_clock: Clock,
 }
 
 impl Context {
@@ -93,7 +107,7 @@ impl Context {
             client,
             clouds,
             scheduler: Scheduler::new(settings.poll),
-            polls: PollGate::default(),
+            gate: Gate::default(),
             locks: InstanceLocks::new(stale_after),
             dcs_backups: ListCache::new(fresh_for),
             dcs_restores: ListCache::new(fresh_for),
@@ -103,6 +117,7 @@ impl Context {
             metrics,
             fence: Fence::open(),
             journal: Journal::default(),
+            schedule_clock: Clock::System,
         }
     }
 

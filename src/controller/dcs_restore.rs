@@ -162,12 +162,7 @@ impl Operation for DcsRestore {
         let record = match self.listed(ctx, cloud, &wanted.id).await {
             Ok(record) => record,
             Err(e) => {
-                return Ok(Err(Observation::LookupFailed(Failure {
-                    class: e.class(),
-                    message: e.to_string(),
-                    code: e.code().map(str::to_string),
-                    request_id: e.request_id().map(str::to_string),
-                })));
+                return Ok(Err(Observation::LookupFailed(Failure::of(&e))));
             }
         };
         let Some(record) = record else {

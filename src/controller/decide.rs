@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::cloud::error::ErrorClass;
-use crate::cloud::types::{OpState, OpView};
+use crate::controller::running;
 use crate::crd::{OperationStatus, Phase};
 
 pub use crate::controller::state::*;
@@ -38,7 +38,7 @@ pub fn plan(
     }
 }
 
-fn age(at: Timestamp, now: Timestamp) -> Duration {
+pub(super) fn age(at: Timestamp, now: Timestamp) -> Duration {
     now.duration_since(at).try_into().unwrap_or(Duration::ZERO)
 }
 
@@ -59,6 +59,19 @@ pub fn mark_create_pending(status: &OperationStatus, f: &Frame<'_>) -> Operation
 
 /// Applies an observation to the status.
 pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Decision {
+    let request_id = obs.failure().and_then(|f| f.request_id.clone());
+    let mut d = transition(status, obs, f);
+    // The request id names the failed call for a support ticket. Events may carry it; status must
+    // not, since it is new on every attempt.
+    if let Some(id) = request_id {
+        for e in &mut d.events {
+            e.note = format!("{} (request id {id})", e.note);
+        }
+    }
+    d
+}
+
+fn transition(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Decision {
     let mut s = status.clone();
     let before = current_reason(status);
     let (reason, requeue, event) = match obs {
@@ -98,7 +111,7 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
             return match view {
                 Some(v) => {
                     // The adoption is news even when the operation finished meanwhile.
-                    let mut d = decide(&s, Observation::Progress(v), f);
+                    let mut d = transition(&s, Observation::Progress(v), f);
                     d.events.insert(0, ev);
                     d
                 }
@@ -123,57 +136,21 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
         Observation::CreateRejected(fail) => {
             // The cloud answered, so nothing exists: drop the marker and create afresh next time.
             s.create_requested_at = None;
-            match fail.class {
-                ErrorClass::Terminal | ErrorClass::NotFound => {
-                    finish(&mut s, f, Phase::Failed, &fail.message);
-                    (
-                        reason::CLOUD_ERROR,
-                        Requeue::Never,
-                        Some(warning(format!("{}Failed", f.noun), fail.message.clone())),
-                    )
-                }
-                class => {
-                    s.phase = Some(Phase::Pending);
-                    s.message = Some(fail.message.clone());
-                    retry(class, f)
-                }
-            }
+            refused(&mut s, fail, f)
         }
+        // Keep the marker, whatever the refusal: a busy instance may be busy with the earlier
+        // create's own backup, and a failed resource still finds that backup by its marker when
+        // it is deleted.
+        Observation::RecreateRejected(fail) => refused(&mut s, fail, f),
         Observation::CreateIndeterminate(fail) | Observation::LookupFailed(fail) => {
             // Keep the marker: the next reconcile looks the object up before creating again.
             s.phase = Some(Phase::Pending);
             s.message = Some(fail.message.clone());
             retry(fail.class, f)
         }
-        Observation::Progress(view) => return progress(s, view, f, &before),
-        Observation::NotVisible => {
-            let since = s
-                .started_at
-                .as_ref()
-                .map(|t| age(t.0, f.now))
-                .unwrap_or_default();
-            if since < f.visibility_grace {
-                s.message = Some("waiting for the cloud to list the new operation".into());
-                (reason::IN_PROGRESS, Requeue::After(f.retry_after), None)
-            } else {
-                let msg = format!(
-                    "the cloud no longer knows {} {}",
-                    f.noun.to_lowercase(),
-                    id_text(&s)
-                );
-                finish(&mut s, f, Phase::Failed, &msg);
-                (
-                    reason::CLOUD_ERROR,
-                    Requeue::Never,
-                    Some(warning(format!("{}Failed", f.noun), msg)),
-                )
-            }
-        }
-        Observation::PollFailed(fail) => {
-            // Poll errors never fail a running operation; only the cloud's answer or the timeout does.
-            s.message = Some(fail.message.clone());
-            retry(fail.class, f)
-        }
+        Observation::Progress(view) => return running::progress(s, view, f),
+        Observation::NotVisible => running::not_listed(&mut s, f),
+        Observation::PollFailed(fail) => running::poll_failed(&mut s, &fail, f),
         Observation::Waiting { reason, message } => {
             if s.phase.is_none() {
                 s.phase = Some(Phase::Pending);
@@ -224,123 +201,68 @@ pub fn decide(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
     }
 }
 
-fn progress(
-    mut s: OperationStatus,
-    view: OpView,
-    f: &Frame<'_>,
-    before: &Option<String>,
-) -> Decision {
-    s.cloud_status = Some(view.raw_status.clone());
-    if view.progress.is_some() {
-        s.progress = view.progress;
-    }
-    s.set_size(view.size_bytes);
-    match view.state {
-        OpState::Succeeded => {
-            s.progress = Some(100.0);
-            let msg = format!("{} {} completed", f.noun.to_lowercase(), id_text(&s));
-            finish(&mut s, f, Phase::Succeeded, &msg);
-            set_ready(&mut s, f, true, reason::SUCCEEDED, &msg);
-            Decision {
-                status: s,
-                events: vec![normal(format!("{}Succeeded", f.noun), msg)],
-                requeue: Requeue::Never,
-            }
-        }
-        OpState::Failed => {
-            let msg = match &view.message {
-                Some(m) => format!("the cloud reports {}: {m}", view.raw_status),
-                None => format!("the cloud reports {}", view.raw_status),
-            };
-            finish(&mut s, f, Phase::Failed, &msg);
-            set_ready(&mut s, f, false, reason::CLOUD_ERROR, &msg);
-            Decision {
-                status: s,
-                events: vec![warning(format!("{}Failed", f.noun), msg)],
-                requeue: Requeue::Never,
-            }
-        }
-        OpState::InProgress | OpState::Unknown => {
-            let running_for = s
-                .started_at
-                .as_ref()
-                .map(|t| age(t.0, f.now))
-                .unwrap_or_default();
-            if running_for >= f.timeout {
-                // This poll was the last look at the cloud, and it still says running.
-                let msg = format!(
-                    "timed out after {}s; the cloud still reports {}",
-                    f.timeout.as_secs(),
-                    view.raw_status
-                );
-                finish(&mut s, f, Phase::Failed, &msg);
-                set_ready(&mut s, f, false, reason::TIMEOUT, &msg);
-                return Decision {
-                    status: s,
-                    events: vec![warning(reason::TIMEOUT.into(), msg)],
-                    requeue: Requeue::Never,
-                };
-            }
-            s.phase = Some(Phase::Running);
-            let msg = match view.state {
-                OpState::Unknown => format!(
-                    "the cloud reports an undocumented status {:?}; still polling",
-                    view.raw_status
-                ),
-                _ => format!("the cloud reports {}", view.raw_status),
-            };
-            s.message = Some(msg.clone());
-            set_ready(&mut s, f, false, reason::IN_PROGRESS, &msg);
-            let _ = before;
-            let requeue = Requeue::Poll {
-                deadline_in: deadline_in(&s, f),
-            };
-            Decision {
-                status: s,
-                events: Vec::new(),
-                requeue,
-            }
-        }
-    }
-}
-
 fn start_running(s: &mut OperationStatus, ids: OpIds, f: &Frame<'_>) {
     s.phase = Some(Phase::Running);
     s.backup_id = ids.backup_id.or(s.backup_id.take());
     s.restore_id = ids.restore_id.or(s.restore_id.take());
     s.job_id = ids.job_id.or(s.job_id.take());
     s.create_requested_at = None;
+    s.not_listed = None;
     if s.started_at.is_none() {
         s.started_at = Some(Time(f.now));
     }
     s.message = Some("running in the cloud".into());
 }
 
-fn finish(s: &mut OperationStatus, f: &Frame<'_>, phase: Phase, msg: &str) {
+pub(super) fn finish(s: &mut OperationStatus, f: &Frame<'_>, phase: Phase, msg: &str) {
     s.phase = Some(phase);
     s.completed_at = Some(Time(f.now));
     s.message = Some(msg.to_string());
 }
 
-fn retry(class: ErrorClass, f: &Frame<'_>) -> (&'static str, Requeue, Option<EventNote>) {
+/// A create the cloud refused: a terminal refusal fails the resource, any other is retried.
+fn refused(s: &mut OperationStatus, fail: Failure, f: &Frame<'_>) -> Step {
+    match fail.class {
+        ErrorClass::Terminal | ErrorClass::NotFound => {
+            finish(s, f, Phase::Failed, &fail.message);
+            (
+                reason::CLOUD_ERROR,
+                Requeue::Never,
+                Some(warning(format!("{}Failed", f.noun), fail.message)),
+            )
+        }
+        class => {
+            s.phase = Some(Phase::Pending);
+            s.message = Some(fail.message);
+            retry(class, f)
+        }
+    }
+}
+
+/// A transition's Ready reason, requeue, and event (if it is news of its own).
+pub(super) type Step = (&'static str, Requeue, Option<EventNote>);
+
+pub(super) fn retry(class: ErrorClass, f: &Frame<'_>) -> Step {
     match class {
-        ErrorClass::Throttled => (reason::THROTTLED, Requeue::After(f.retry_after), None),
-        ErrorClass::Busy => (reason::INSTANCE_BUSY, Requeue::After(f.retry_after), None),
+        ErrorClass::Throttled => (reason::THROTTLED, Requeue::Retry(f.retry_after), None),
+        ErrorClass::Busy => (reason::INSTANCE_BUSY, Requeue::Retry(f.retry_after), None),
+        // Not doubled per resource: the account's circuit breaker backs off the cloud calls, and
+        // a fixed Secret must be picked up within the auth backoff.
         ErrorClass::Auth => (
             reason::CREDENTIALS_ERROR,
             Requeue::After(f.auth_backoff),
             None,
         ),
-        _ => (reason::CLOUD_ERROR, Requeue::After(f.retry_after), None),
+        _ => (reason::CLOUD_ERROR, Requeue::Retry(f.retry_after), None),
     }
 }
 
-fn deadline_in(s: &OperationStatus, f: &Frame<'_>) -> Option<Duration> {
+pub(super) fn deadline_in(s: &OperationStatus, f: &Frame<'_>) -> Option<Duration> {
     let started = s.started_at.as_ref()?;
     Some(f.timeout.saturating_sub(age(started.0, f.now)))
 }
 
-fn id_text(s: &OperationStatus) -> String {
+pub(super) fn id_text(s: &OperationStatus) -> String {
     s.restore_id
         .clone()
         .or_else(|| s.backup_id.clone())
@@ -348,7 +270,7 @@ fn id_text(s: &OperationStatus) -> String {
         .unwrap_or_default()
 }
 
-fn normal(reason: String, note: String) -> EventNote {
+pub(super) fn normal(reason: String, note: String) -> EventNote {
     EventNote {
         warning: false,
         reason,
@@ -356,7 +278,7 @@ fn normal(reason: String, note: String) -> EventNote {
     }
 }
 
-fn warning(reason: String, note: String) -> EventNote {
+pub(super) fn warning(reason: String, note: String) -> EventNote {
     EventNote {
         warning: true,
         reason,

@@ -10,11 +10,11 @@ use crate::cloud::error::ErrorClass;
 use crate::cloud::types::{OpState, OpView};
 use crate::crd::{OperationStatus, Phase};
 
-fn ts(secs: i64) -> Timestamp {
+pub(super) fn ts(secs: i64) -> Timestamp {
     Timestamp::from_second(1_700_000_000 + secs).unwrap()
 }
 
-fn frame(now: i64) -> Frame<'static> {
+pub(super) fn frame(now: i64) -> Frame<'static> {
     Frame {
         now: ts(now),
         generation: Some(1),
@@ -22,11 +22,13 @@ fn frame(now: i64) -> Frame<'static> {
         visibility_grace: Duration::from_secs(120),
         retry_after: Duration::from_secs(15),
         auth_backoff: Duration::from_secs(60),
+        timeout_grace: Duration::from_secs(600),
+        not_listed_for: Duration::from_secs(60),
         noun: "Backup",
     }
 }
 
-fn view(state: OpState, raw: &str) -> OpView {
+pub(super) fn view(state: OpState, raw: &str) -> OpView {
     OpView {
         state,
         raw_status: raw.into(),
@@ -36,7 +38,7 @@ fn view(state: OpState, raw: &str) -> OpView {
     }
 }
 
-fn running(started: i64) -> OperationStatus {
+pub(super) fn running(started: i64) -> OperationStatus {
     OperationStatus {
         phase: Some(Phase::Running),
         backup_id: Some("b1".into()),
@@ -45,7 +47,7 @@ fn running(started: i64) -> OperationStatus {
     }
 }
 
-fn ready(s: &OperationStatus) -> (String, String) {
+pub(super) fn ready(s: &OperationStatus) -> (String, String) {
     let c = s
         .conditions
         .iter()
@@ -54,7 +56,7 @@ fn ready(s: &OperationStatus) -> (String, String) {
     (c.status.clone(), c.reason.clone())
 }
 
-fn fail(class: ErrorClass) -> Failure {
+pub(super) fn fail(class: ErrorClass) -> Failure {
     Failure {
         class,
         message: format!("{class:?} happened"),
@@ -153,92 +155,6 @@ fn marker_is_written_before_create_and_cleared_with_ids() {
 }
 
 #[test]
-fn running_to_succeeded_records_size_and_completion() {
-    let mut v = view(OpState::Succeeded, "succeed");
-    v.size_bytes = Some(4096);
-    let d = decide(&running(0), Observation::Progress(v), &frame(100));
-    assert_eq!(d.status.phase, Some(Phase::Succeeded));
-    assert_eq!(d.status.size_bytes, Some(4096));
-    assert_eq!(d.status.progress, Some(100.0));
-    assert_eq!(d.status.completed_at, Some(Time(ts(100))));
-    assert_eq!(d.status.cloud_status.as_deref(), Some("succeed"));
-    assert_eq!(ready(&d.status), ("True".into(), "Succeeded".into()));
-    assert_eq!(d.requeue, Requeue::Never);
-    assert_eq!(
-        d.events
-            .into_iter()
-            .map(|e| (e.warning, e.reason))
-            .collect::<Vec<_>>(),
-        vec![(false, "BackupSucceeded".into())]
-    );
-}
-
-#[test]
-fn running_to_failed_carries_the_cloud_reason() {
-    let mut v = view(OpState::Failed, "failed");
-    v.message = Some("dcs.08.0002".into());
-    let d = decide(&running(0), Observation::Progress(v), &frame(100));
-    assert_eq!(d.status.phase, Some(Phase::Failed));
-    assert!(d.status.message.as_deref().unwrap().contains("dcs.08.0002"));
-    assert_eq!(ready(&d.status), ("False".into(), "CloudError".into()));
-    assert_eq!(
-        d.events
-            .into_iter()
-            .map(|e| (e.warning, e.reason))
-            .collect::<Vec<_>>(),
-        vec![(true, "BackupFailed".into())]
-    );
-}
-
-#[test]
-fn in_progress_keeps_polling_with_progress() {
-    let mut v = view(OpState::InProgress, "backuping");
-    v.progress = Some(40.0);
-    let d = decide(&running(0), Observation::Progress(v), &frame(60));
-    assert_eq!(d.status.phase, Some(Phase::Running));
-    assert_eq!(d.status.progress, Some(40.0));
-    assert_eq!(
-        d.requeue,
-        Requeue::Poll {
-            deadline_in: Some(Duration::from_secs(1740))
-        }
-    );
-    assert_eq!(d.events, vec![], "polls are not news");
-    let unknown = decide(
-        &running(0),
-        Observation::Progress(view(OpState::Unknown, "mystery")),
-        &frame(60),
-    );
-    assert_eq!(unknown.status.phase, Some(Phase::Running));
-    assert!(unknown.status.message.unwrap().contains("mystery"));
-}
-
-#[test]
-fn timeout_fails_only_on_a_fresh_in_progress_answer() {
-    let d = decide(
-        &running(0),
-        Observation::Progress(view(OpState::InProgress, "backuping")),
-        &frame(1800),
-    );
-    assert_eq!(d.status.phase, Some(Phase::Failed));
-    assert_eq!(ready(&d.status).1, "Timeout");
-    // A success seen after the deadline still counts: the cloud's answer beats the local clock.
-    let d = decide(
-        &running(0),
-        Observation::Progress(view(OpState::Succeeded, "succeed")),
-        &frame(5000),
-    );
-    assert_eq!(d.status.phase, Some(Phase::Succeeded));
-    // A failed poll after the deadline never fails the resource.
-    let d = decide(
-        &running(0),
-        Observation::PollFailed(fail(ErrorClass::Retryable)),
-        &frame(5000),
-    );
-    assert_eq!(d.status.phase, Some(Phase::Running));
-}
-
-#[test]
 fn busy_and_throttled_creates_requeue_without_failing_and_drop_the_marker() {
     let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
     for (class, reason) in [
@@ -256,7 +172,7 @@ fn busy_and_throttled_creates_requeue_without_failing_and_drop_the_marker() {
             "a refused create created nothing"
         );
         assert_eq!(ready(&d.status).1, reason);
-        assert_eq!(d.requeue, Requeue::After(Duration::from_secs(15)));
+        assert_eq!(d.requeue, Requeue::Retry(Duration::from_secs(15)));
         assert_eq!(d.events.len(), 1, "first {reason} is announced");
         let again = decide(
             &d.status,
@@ -356,14 +272,6 @@ fn adoption_resumes_running_or_finishes_at_once() {
 }
 
 #[test]
-fn new_job_invisible_is_pending_then_lost() {
-    let d = decide(&running(0), Observation::NotVisible, &frame(5));
-    assert_eq!(d.status.phase, Some(Phase::Running));
-    let d = decide(&running(0), Observation::NotVisible, &frame(500));
-    assert_eq!(d.status.phase, Some(Phase::Failed));
-}
-
-#[test]
 fn invalid_spec_fails_without_retry() {
     let obs = Observation::Invalid {
         reason: reason::INVALID_SPEC,
@@ -396,4 +304,69 @@ fn ready_transition_time_moves_only_when_truth_changes() {
     );
     assert_eq!(t(&d3.status), Time(ts(30)));
     assert_eq!(d3.status.conditions.len(), 1);
+}
+
+#[test]
+fn a_failure_names_its_request_id_in_the_event_never_in_status() {
+    let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
+    let failure = |id: &str| Failure {
+        class: ErrorClass::Retryable,
+        message: "dcs create_backup failed: HTTP 500 SYS.0500: internal error".into(),
+        code: Some("SYS.0500".into()),
+        request_id: Some(id.into()),
+    };
+    let d = decide(
+        &pending,
+        Observation::CreateIndeterminate(failure("req-1")),
+        &frame(1),
+    );
+    assert_eq!(d.events.len(), 1);
+    assert!(
+        d.events[0].note.ends_with("(request id req-1)"),
+        "{:?}",
+        d.events
+    );
+    let text = serde_json::to_string(&d.status).unwrap();
+    assert!(!text.contains("req-1"), "{text}");
+    assert_eq!(d.requeue, Requeue::Retry(Duration::from_secs(15)));
+    // The next attempt fails with another request id: the status does not change at all.
+    let again = decide(
+        &d.status,
+        Observation::LookupFailed(failure("req-2")),
+        &frame(1),
+    );
+    assert_eq!(again.status, d.status, "a retry is not a status change");
+    assert_eq!(again.events, vec![]);
+}
+
+#[test]
+fn a_refused_recreate_keeps_the_marker_of_the_earlier_create() {
+    // An earlier create's fate is unknown (its marker is set, nothing was found by it after the
+    // adoption window), so the operator creates again. A busy or throttled refusal of that create
+    // proves nothing about the earlier one: the marker stays, and the next reconcile looks it up
+    // again before it creates.
+    let earlier = OperationStatus {
+        phase: Some(Phase::Pending),
+        create_requested_at: Some(Time(ts(0))),
+        ..Default::default()
+    };
+    let pending = mark_create_pending(&earlier, &frame(100));
+    for (class, reason) in [
+        (ErrorClass::Busy, "InstanceBusy"),
+        (ErrorClass::Throttled, "Throttled"),
+    ] {
+        let d = decide(
+            &pending,
+            Observation::RecreateRejected(fail(class)),
+            &frame(101),
+        );
+        assert_eq!(d.status.phase, Some(Phase::Pending));
+        assert_eq!(
+            d.status.create_requested_at,
+            Some(Time(ts(100))),
+            "{reason}: the marker stays"
+        );
+        assert_eq!(ready(&d.status).1, reason);
+        assert_eq!(d.requeue, Requeue::Retry(Duration::from_secs(15)));
+    }
 }

@@ -144,14 +144,14 @@ fn publish(ctx: &Context, c: &Census) {
     }
 }
 
-/// Drops the poll schedule and the remembered status of resources deleted without a finalizer:
+/// Drops the gate entry and the remembered status of resources deleted without a finalizer:
 /// they are never reconciled again, so nothing else would.
 fn forget_deleted(ctx: &Context, censuses: &[CensusFn]) {
     let present = || -> HashSet<String> { censuses.iter().flat_map(|c| c().uids).collect() };
     // The UIDs are read while the map is locked: every entry in it was made by a reconcile of an
     // object the caches already held, so a UID missing from them was deleted, not just created.
     let mut seen = None;
-    ctx.polls
+    ctx.gate
         .retain(|uid| seen.get_or_insert_with(present).contains(uid));
     let mut seen = None;
     ctx.recent

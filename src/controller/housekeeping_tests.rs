@@ -153,13 +153,13 @@ async fn resources_deleted_without_a_finalizer_are_forgotten() {
         ..Default::default()
     };
     for uid in ["uid-a", "uid-b"] {
-        ctx.polls.schedule(uid, Duration::from_secs(3600));
+        ctx.gate.hold(uid, Duration::from_secs(3600));
         ctx.recent.remember(uid, &running);
     }
     let _stop = start(&ctx, &writer);
     ticks(3).await;
     assert!(
-        ctx.polls.wait_left("uid-a").is_some(),
+        ctx.gate.wait_left("uid-a").is_some(),
         "forgot a live resource"
     );
     assert_eq!(ctx.recent.len(), 2, "forgot a live resource");
@@ -167,11 +167,11 @@ async fn resources_deleted_without_a_finalizer_are_forgotten() {
     writer.apply_watcher_event(&Event::Delete(a));
     ticks(5).await;
     assert_eq!(
-        ctx.polls.wait_left("uid-a"),
+        ctx.gate.wait_left("uid-a"),
         None,
-        "poll gate kept a deleted resource"
+        "the gate kept a deleted resource"
     );
-    assert!(ctx.polls.wait_left("uid-b").is_some());
+    assert!(ctx.gate.wait_left("uid-b").is_some());
     assert_eq!(
         ctx.recent.len(),
         1,

@@ -32,18 +32,14 @@ impl Story {
     /// Takes what the log needs from `obs` before the state machine consumes it.
     pub fn of(obs: &Observation) -> Self {
         match obs {
-            Observation::CreateRejected(f)
-            | Observation::CreateIndeterminate(f)
-            | Observation::LookupFailed(f)
-            | Observation::PollFailed(f) => Self {
-                failure: Some(f.clone()),
-                adopted: None,
-            },
             Observation::Adopted { duplicates, .. } => Self {
                 failure: None,
                 adopted: Some(duplicates.clone()),
             },
-            _ => Self::default(),
+            _ => Self {
+                failure: obs.failure().cloned(),
+                adopted: None,
+            },
         }
     }
 

@@ -21,9 +21,10 @@ use crate::crd::OperationStatus;
 ///
 /// The complete status is sent every time: with server-side apply, a field this manager owned and
 /// now omits is removed, which is how the create marker is cleared.
-pub async fn apply_status<K>(api: &Api<K>, obj: &K, status: &OperationStatus) -> Result<()>
+pub async fn apply_status<K, S>(api: &Api<K>, obj: &K, status: &S) -> Result<()>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    S: Serialize,
 {
     let body = json!({
         "apiVersion": K::api_version(&()),
@@ -52,6 +53,23 @@ pub async fn apply_marker<K>(
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
 {
+    apply_status_if_unchanged(api, obj, status).await?;
+    if let Some(uid) = obj.uid() {
+        ctx.recent.remember(&uid, status);
+    }
+    Ok(())
+}
+
+/// Writes the whole status on condition that the object is still at `obj`'s resourceVersion (409
+/// Conflict otherwise), for writes that must not land on a newer state than the one decided from.
+pub async fn apply_status_if_unchanged<K>(
+    api: &Api<K>,
+    obj: &K,
+    status: &OperationStatus,
+) -> Result<()>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+{
     let body = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
@@ -65,9 +83,6 @@ where
     )
     .await
     .map_err(Error::Kube)?;
-    if let Some(uid) = obj.uid() {
-        ctx.recent.remember(&uid, status);
-    }
     Ok(())
 }
 

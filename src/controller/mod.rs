@@ -1,4 +1,5 @@
-//! Controllers for the four kinds and the machinery they share.
+//! Controllers for the four kinds and the machinery they share, and the `BackupSchedule` controller.
+pub mod backup_schedule;
 pub mod bounded;
 pub mod cleanup;
 pub mod context;
@@ -11,15 +12,21 @@ pub mod decide;
 mod decide_tests;
 pub mod driver;
 pub mod error;
+mod finish;
+pub mod gate;
 pub mod housekeeping;
 pub mod instance_lock;
 pub mod journal;
 pub mod kube_io;
 pub mod list_cache;
+mod observe;
 pub mod operation;
 pub mod recent;
 pub mod resume;
 pub mod runner;
+mod running;
+#[cfg(test)]
+mod running_tests;
 pub mod schedule;
 pub mod state;
 pub mod strip;

@@ -14,13 +14,20 @@ pub struct RecentStatus {
 }
 
 /// How far along a status is. Phases never move back, so a higher stage is always the newer one.
+///
+/// A create marker is a stage of its own: a copy with neither marker nor ids may be one from
+/// before the marker write (a late watch event), and acting on it would create again, where the
+/// marker says to look the interrupted create up first. (A marker this process dropped after a
+/// refusal is remembered as such and replaces the marker entry.)
 fn stage(s: &OperationStatus) -> u8 {
     if s.is_terminal() {
         3
     } else if s.backup_id.is_some() || s.restore_id.is_some() {
         2
-    } else {
+    } else if s.create_requested_at.is_some() {
         1
+    } else {
+        0
     }
 }
 
@@ -103,6 +110,26 @@ mod tests {
             Some(Phase::Running),
             "other resources untouched"
         );
+    }
+
+    #[test]
+    fn a_remembered_marker_beats_a_copy_with_neither_marker_nor_ids() {
+        use jiff::Timestamp;
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+        let r = RecentStatus::default();
+        let mut marked = st(Phase::Pending, None);
+        marked.create_requested_at = Some(Time(Timestamp::now()));
+        r.remember("u1", &marked);
+        let stale = OperationStatus::default();
+        assert_eq!(r.freshest("u1", stale), marked, "the marker survives");
+        assert_eq!(
+            r.freshest("u1", st(Phase::Running, Some("b1")))
+                .backup_id
+                .as_deref(),
+            Some("b1"),
+            "ids beat the marker"
+        );
+        assert!(r.is_empty(), "caught up");
     }
 
     #[test]

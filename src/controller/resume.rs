@@ -28,7 +28,7 @@ pub fn first_poll<K: Operation>(
     owner: &str,
     status: &OperationStatus,
 ) -> Option<Duration> {
-    if ctx.polls.contains(uid) {
+    if ctx.gate.contains(uid) {
         return None;
     }
     ctx.locks.hold(obj.instance_id(), owner);
@@ -42,7 +42,7 @@ pub fn first_poll<K: Operation>(
         ctx.scheduler
             .next_poll(K::KIND_LABEL, obj.instance_id(), elapsed, status.progress);
     let wait = spread(uid, planned, ctx.scheduler.policy().interval);
-    ctx.polls.schedule(uid, wait);
+    ctx.gate.hold(uid, wait);
     (!wait.is_zero()).then_some(wait)
 }
 

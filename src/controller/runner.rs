@@ -17,6 +17,7 @@ use crate::controller::housekeeping::{self, Caches};
 use crate::controller::operation::Operation;
 use crate::controller::strip;
 use crate::crd::{DcsBackup, DcsRestore, DdsBackup, TaurusDbBackup};
+use crate::shard::WatchSelector;
 
 /// What to watch and how hard to work.
 #[derive(Debug, Clone)]
@@ -27,6 +28,29 @@ pub struct RunOptions {
     pub concurrency: u16,
     /// Cache objects without what no controller reads ([`strip`]); off only to measure the difference.
     pub strip: bool,
+    /// Only resources whose labels match (a shard); `None` watches every resource.
+    pub label_selector: Option<WatchSelector>,
+}
+
+impl RunOptions {
+    /// How every watch of the controllers lists and follows its objects: only those the selector
+    /// matches, so a replica never sees, reconciles or counts another shard's resources.
+    pub fn watcher_config(&self) -> watcher::Config {
+        let config = watcher::Config::default().any_semantic();
+        match &self.label_selector {
+            Some(selector) => config.labels(selector.as_str()),
+            None => config,
+        }
+    }
+
+    /// [`RunOptions::watcher_config`] narrowed further by `labels` (a watch of labelled children).
+    pub fn watcher_config_with(&self, labels: &str) -> watcher::Config {
+        let selector = match &self.label_selector {
+            Some(selector) => format!("{labels},{selector}"),
+            None => labels.to_string(),
+        };
+        watcher::Config::default().any_semantic().labels(&selector)
+    }
 }
 
 /// A future that completes when the controllers should stop (signal, or leadership lost).
@@ -49,6 +73,7 @@ pub async fn run(
     runs.push(
         housekeeping::run(caches, ctx.clone(), shutdown.clone(), housekeeping::PERIOD).boxed(),
     );
+    crate::controller::backup_schedule::run::add(&ctx, &opts, &shutdown, &mut runs, &mut stores);
     let synced = async move {
         join_all(stores).await;
         on_synced();
@@ -84,7 +109,7 @@ fn add<K: Operation>(
 ) {
     let mut kind_stores = Vec::new();
     for (api, prefix) in apis::<K>(ctx, opts) {
-        let ctrl = strip::controller(api, watcher::Config::default().any_semantic(), opts.strip)
+        let ctrl = strip::controller(api, opts.watcher_config(), opts.strip)
             .with_config(controller::Config::default().concurrency(opts.concurrency))
             .graceful_shutdown_on(shutdown.clone());
         let store: Store<DeserializeGuard<K>> = ctrl.store();

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Knobs of the poll schedule (from the operator's configuration).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -138,48 +138,6 @@ pub fn next_delay(
     wait.clamp(p.min_interval, p.max_interval)
 }
 
-/// When each running operation's next poll is due, so that reconciles triggered by watch events
-/// (this operator's own status writes among them) do not poll the cloud ahead of the schedule.
-#[derive(Debug, Default)]
-pub struct PollGate {
-    due: Mutex<HashMap<String, Instant>>,
-}
-
-/// A poll this close to its due time counts as due (timers fire a little early or late).
-const GATE_SLACK: Duration = Duration::from_millis(10);
-
-impl PollGate {
-    pub fn schedule(&self, uid: &str, wait: Duration) {
-        let mut due = self.due.lock().unwrap_or_else(|p| p.into_inner());
-        due.insert(uid.to_string(), Instant::now() + wait);
-    }
-
-    /// The time left before the resource's next poll, or `None` when it is due (or unknown).
-    pub fn wait_left(&self, uid: &str) -> Option<Duration> {
-        let due = self.due.lock().unwrap_or_else(|p| p.into_inner());
-        let left = due.get(uid)?.saturating_duration_since(Instant::now());
-        (left > GATE_SLACK).then_some(left)
-    }
-
-    pub fn clear(&self, uid: &str) {
-        let mut due = self.due.lock().unwrap_or_else(|p| p.into_inner());
-        due.remove(uid);
-    }
-
-    /// Whether this process scheduled the resource's polls before (a restart starts empty).
-    pub fn contains(&self, uid: &str) -> bool {
-        let due = self.due.lock().unwrap_or_else(|p| p.into_inner());
-        due.contains_key(uid)
-    }
-
-    /// Keeps only the resources `keep` accepts (housekeeping drops those deleted without a
-    /// finalizer, which are never reconciled again). `keep` runs under the gate's lock.
-    pub fn retain(&self, mut keep: impl FnMut(&str) -> bool) {
-        let mut due = self.due.lock().unwrap_or_else(|p| p.into_inner());
-        due.retain(|uid, _| keep(uid));
-    }
-}
-
 /// Largest delay [`jitter`] adds: a learned poll placed one margin after the expected finish must
 /// not land many seconds later (10% of a 2-minute wait would be 12 s).
 pub const MAX_JITTER: Duration = Duration::from_secs(2);
@@ -270,20 +228,6 @@ mod tests {
             e >= S(115) && e <= S(125),
             "settles around the real duration: {e:?}"
         );
-    }
-
-    #[test]
-    fn the_gate_holds_polls_until_due() {
-        let g = PollGate::default();
-        assert_eq!(g.wait_left("u"), None, "unknown resources may poll");
-        g.schedule("u", S(30));
-        let left = g.wait_left("u").unwrap();
-        assert!(left > S(29) && left <= S(30), "{left:?}");
-        g.schedule("u", Duration::ZERO);
-        assert_eq!(g.wait_left("u"), None, "due");
-        g.schedule("u", S(30));
-        g.clear("u");
-        assert_eq!(g.wait_left("u"), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-use crate::cloud::error::ErrorClass;
+use crate::cloud::error::{Error as CloudError, ErrorClass};
 use crate::cloud::types::OpView;
 use crate::crd::OperationStatus;
 
@@ -27,6 +27,10 @@ pub mod reason {
     pub const WAITING_FOR_BACKUP: &str = "WaitingForBackup";
     pub const ADOPTED: &str = "Adopted";
 }
+
+/// Answers in a row that must not list a running operation before it counts as gone (besides the
+/// time they must span, `Frame::not_listed_for`): one empty list or one 204 never fails a resource.
+pub const NOT_LISTED_ANSWERS: i32 = 3;
 
 /// Resolution of `metav1.Time` in stored status (RFC 3339 without fractions).
 pub const TIME_PRECISION: Duration = Duration::from_secs(1);
@@ -53,15 +57,29 @@ pub struct OpIds {
     pub job_id: Option<String>,
 }
 
-/// A cloud error reduced to what decisions need.
+/// A cloud error reduced to what decisions, events and logs need.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     pub class: ErrorClass,
+    /// What went wrong, for status: never the request id, which is new on every attempt and would
+    /// make every retry a status change.
     pub message: String,
     /// The cloud's `error_code`, when it gave one.
     pub code: Option<String>,
-    /// The `X-Request-Id` of the failed call, for events and logs (support tickets).
+    /// The `X-Request-Id` of the failed call, for events and logs (support tickets), never status.
     pub request_id: Option<String>,
+}
+
+impl Failure {
+    /// The failure a cloud error stands for.
+    pub fn of(e: &CloudError) -> Self {
+        Self {
+            class: e.class(),
+            message: e.summary(),
+            code: e.code().map(str::to_string),
+            request_id: e.request_id().map(str::to_string),
+        }
+    }
 }
 
 /// What this reconcile learned.
@@ -71,6 +89,9 @@ pub enum Observation {
     Created(OpIds),
     /// The cloud refused the create: nothing was created.
     CreateRejected(Failure),
+    /// The cloud refused a create made after an earlier create whose fate is unknown (its marker
+    /// was set): this attempt created nothing, but that proves nothing about the earlier one.
+    RecreateRejected(Failure),
     /// The create's fate is unknown (network, timeout, 5xx): it may exist.
     CreateIndeterminate(Failure),
     /// A lookup by marker found the object a crashed create made.
@@ -99,6 +120,20 @@ pub enum Observation {
     },
 }
 
+impl Observation {
+    /// The failure this observation reports, if it is one.
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
+            Self::CreateRejected(f)
+            | Self::RecreateRejected(f)
+            | Self::CreateIndeterminate(f)
+            | Self::LookupFailed(f)
+            | Self::PollFailed(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
 /// When to look again.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Requeue {
@@ -106,7 +141,11 @@ pub enum Requeue {
     Poll {
         deadline_in: Option<Duration>,
     },
+    /// A wait that is not a failure (queued, waiting for credentials or a backup).
     After(Duration),
+    /// A transient failure: retry after this base wait, doubled by the driver for every failure
+    /// of the resource in a row (up to the poll cap).
+    Retry(Duration),
     Never,
 }
 
@@ -139,6 +178,10 @@ pub struct Frame<'a> {
     pub retry_after: Duration,
     /// The long wait after credential problems (the cloud locks keys after repeated failures).
     pub auth_backoff: Duration,
+    /// How long after `timeout` failing polls are still retried before the resource times out.
+    pub timeout_grace: Duration,
+    /// How long answers must go on not listing a running operation before it counts as gone.
+    pub not_listed_for: Duration,
     /// `Backup` or `Restore`, for event reasons.
     pub noun: &'a str,
 }

@@ -109,6 +109,11 @@ pub struct OperationStatus {
     /// before creating another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_requested_at: Option<Time>,
+    /// Set while the cloud's answers do not list the running operation: since when, and how many
+    /// answers in a row. One missing answer never fails a resource; several in a row spread over a
+    /// minute do. Cleared by the next answer that lists it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_listed: Option<NotListed>,
     /// Standard conditions, keyed by type. `Ready` is True once the operation succeeded; its
     /// reason says what is happening (Creating, InProgress, Succeeded, CloudError, Throttled,
     /// InstanceBusy, Timeout, InvalidSpec, CredentialsError; a DcsRestore also WaitingForBackup
@@ -119,6 +124,16 @@ pub struct OperationStatus {
     /// The `metadata.generation` this status was computed from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+}
+
+/// Answers in a row that did not list a running operation.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NotListed {
+    /// The first of these answers.
+    pub since: Time,
+    /// How many answers in a row did not list it.
+    pub count: i32,
 }
 
 impl OperationStatus {

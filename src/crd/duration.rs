@@ -16,6 +16,11 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(168 * 3600);
 ///
 /// Errors say what is wrong in words a user can act on; they never echo more than the input.
 pub fn parse_duration(input: &str) -> Result<Duration, String> {
+    parse_duration_up_to(input, MAX_TIMEOUT)
+}
+
+/// [`parse_duration`] with another upper bound (a schedule's `retention.maxAge` spans years).
+pub fn parse_duration_up_to(input: &str, max: Duration) -> Result<Duration, String> {
     if input.is_empty() {
         return Err("empty duration: use e.g. 30m, 1h30m or 90s".to_owned());
     }
@@ -52,9 +57,10 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
         ));
     }
     let duration = Duration::from_secs(total);
-    if duration < MIN_TIMEOUT || duration > MAX_TIMEOUT {
+    if duration < MIN_TIMEOUT || duration > max {
         return Err(format!(
-            "invalid duration {input:?}: must be between 1s and 168h"
+            "invalid duration {input:?}: must be between 1s and {}h",
+            max.as_secs() / 3600
         ));
     }
     Ok(duration)

@@ -1,6 +1,9 @@
-//! The user-facing API: the four custom resources, their shared types, and CRD YAML generation.
+//! The user-facing API: the four backup and restore kinds, `BackupSchedule`, their shared types, and CRD
+//! YAML generation.
 
+pub mod backup_schedule;
 pub mod common;
+pub mod cron;
 mod db_backup;
 pub mod dcs_backup;
 pub mod dcs_restore;
@@ -9,14 +12,17 @@ pub mod duration;
 pub mod naming;
 pub mod resource;
 pub mod rules;
+pub mod schedule_rules;
 pub mod taurusdb_backup;
+pub mod template;
 
 use std::{io, path::Path};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-pub use common::{DeletionPolicy, LocalObjectRef, OperationStatus, Phase, SecretRef};
+pub use backup_schedule::{BackupSchedule, BackupScheduleSpec, BackupScheduleStatus};
+pub use common::{DeletionPolicy, LocalObjectRef, NotListed, OperationStatus, Phase, SecretRef};
 pub use dcs_backup::{DcsBackup, DcsBackupFormat, DcsBackupSpec};
 pub use dcs_restore::{DcsRestore, DcsRestoreSpec};
 pub use dds_backup::{DdsBackup, DdsBackupSpec};
@@ -39,6 +45,7 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         DcsRestore::crd(),
         DdsBackup::crd(),
         TaurusDbBackup::crd(),
+        BackupSchedule::crd(),
     ]
 }
 

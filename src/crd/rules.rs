@@ -6,7 +6,9 @@
 //! cloud. Each rule's constant and its Rust twin sit side by side; the tests feed the same inputs
 //! to both and require the same verdict and message.
 
-use super::duration::{MAX_TIMEOUT, MIN_TIMEOUT, parse_duration};
+use std::time::Duration;
+
+use super::duration::{MAX_TIMEOUT, MIN_TIMEOUT, parse_duration_up_to};
 
 /// Whole-spec transition rule: a backup is a one-shot operation, so edits make no sense.
 pub const IMMUTABLE_RULE: &str = "self == oldSelf";
@@ -123,16 +125,21 @@ impl Checks {
     }
 
     fn timeout(&mut self, timeout: &str) {
-        if timeout.chars().count() > TIMEOUT_MAX_LEN {
-            self.require(false, "spec.timeout", &max_len_msg(TIMEOUT_MAX_LEN));
+        self.duration(timeout, "spec.timeout", MAX_TIMEOUT, TIMEOUT_RANGE_MSG);
+    }
+
+    /// A duration field with the timeout's syntax and length, from 1s to `max` (`range_msg` says so).
+    pub fn duration(&mut self, value: &str, path: &str, max: Duration, range_msg: &str) {
+        if value.chars().count() > TIMEOUT_MAX_LEN {
+            self.require(false, path, &max_len_msg(TIMEOUT_MAX_LEN));
         }
-        if !is_timeout_syntax(timeout) {
-            self.require(false, "spec.timeout", TIMEOUT_FORMAT_MSG);
+        if !is_timeout_syntax(value) {
+            self.require(false, path, TIMEOUT_FORMAT_MSG);
             return;
         }
         let in_range =
-            parse_duration(timeout).is_ok_and(|d| (MIN_TIMEOUT..=MAX_TIMEOUT).contains(&d));
-        self.require(in_range, "spec.timeout", TIMEOUT_RANGE_MSG);
+            parse_duration_up_to(value, max).is_ok_and(|d| (MIN_TIMEOUT..=max).contains(&d));
+        self.require(in_range, path, range_msg);
     }
 
     /// Checks a length limit that the schema enforces with `maxLength`.

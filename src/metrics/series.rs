@@ -3,6 +3,8 @@
 //! The registry leaves a family out of the encoded text until it has a sample, so a scrape of a fresh process
 //! cannot list every metric; the chart's alerts and dashboard are checked against this list instead
 //! (tests/monitoring.rs). It mirrors prometheus-client's OpenMetrics naming, which the test below pins.
+use std::borrow::Cow;
+
 use prometheus_client::{
     metrics::MetricType,
     registry::{Metric, Registry, Unit},
@@ -17,9 +19,13 @@ pub(super) struct NamingRegistry {
 }
 
 impl NamingRegistry {
-    pub(super) fn with_prefix(prefix: &'static str) -> Self {
+    /// Every series gets `labels` (constant labels leave the series names alone).
+    pub(super) fn with_prefix_and_labels(
+        prefix: &'static str,
+        labels: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    ) -> Self {
         Self {
-            registry: Registry::with_prefix(prefix),
+            registry: Registry::with_prefix_and_labels(prefix, labels.into_iter()),
             prefix,
             series: Vec::new(),
         }
@@ -82,7 +88,7 @@ mod tests {
 
     #[test]
     fn noted_names_are_the_encoded_sample_names() {
-        let mut r = NamingRegistry::with_prefix("p");
+        let mut r = NamingRegistry::with_prefix_and_labels("p", Vec::new());
         let counter = Counter::<u64>::default();
         let gauge = Gauge::<i64>::default();
         let histogram = Histogram::new([1.0]);

@@ -1,11 +1,17 @@
 //! Small helpers shared by the scenarios: reading conditions and events, timed steps, waiting.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use hwcloud_backup_operator::controller::context::FINALIZER;
+use hwcloud_backup_operator::cloud::breaker::BreakerPolicy;
+use hwcloud_backup_operator::cloud::client::CloudClients;
+use hwcloud_backup_operator::cloud::transport::TransportConfig;
+use hwcloud_backup_operator::controller::context::{Context, FINALIZER, Settings};
 use hwcloud_backup_operator::crd::{OperationStatus, Phase};
+use hwcloud_backup_operator::sim::SimConfig;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::runtime::events::Reporter;
 use serde_json::{Value, json};
 
 use crate::fake_api::object_path;
@@ -174,4 +180,56 @@ pub async fn assert_quiet<K: Kind>(h: &Harness, path: &str) {
     );
     assert_eq!(h.status_patches(path).len(), patches);
     assert_eq!(h.api.events().len(), events);
+}
+
+/// The breaker of the test accounts: the auth backoff, doubling up to 15 times it (as in production,
+/// where that is a minute up to 15 minutes).
+pub fn breaker(settings: &Settings) -> BreakerPolicy {
+    BreakerPolicy {
+        base: settings.auth_backoff,
+        max: settings.auth_backoff * 15,
+    }
+}
+
+/// A harness whose operator context uses `transport` (the simulator and API server as usual).
+pub async fn harness_with(settings: Settings, transport: TransportConfig) -> Harness {
+    let cfg = SimConfig {
+        backup_duration: Duration::from_millis(400),
+        ..SimConfig::default()
+    };
+    harness_on(cfg, settings, transport).await
+}
+
+/// A new operator process over the harness's API server and simulator: no gate, no remembered
+/// status, no claims (what a restart or a leader change leaves).
+pub fn fresh_context(h: &Harness) -> Arc<Context> {
+    let reporter = Reporter {
+        controller: "hwcloud-backup-operator".into(),
+        instance: Some("restarted".into()),
+    };
+    let settings = h.ctx.settings.clone();
+    Arc::new(Context::new(
+        h.api.client(),
+        CloudClients::new(crate::harness::fast_transport(), None).with_breaker(breaker(&settings)),
+        settings,
+        h.metrics.clone(),
+        reporter,
+    ))
+}
+
+/// [`harness_with`] on a simulator configured by `cfg`.
+pub async fn harness_on(cfg: SimConfig, settings: Settings, transport: TransportConfig) -> Harness {
+    let h = Harness::with(cfg, settings.clone()).await;
+    let reporter = Reporter {
+        controller: "hwcloud-backup-operator".into(),
+        instance: Some("backoff".into()),
+    };
+    let ctx = Arc::new(Context::new(
+        h.api.client(),
+        CloudClients::new(transport, None).with_breaker(breaker(&settings)),
+        settings,
+        h.metrics.clone(),
+        reporter,
+    ));
+    Harness { ctx, ..h }
 }

@@ -40,6 +40,7 @@ mod hook_proxy;
 mod kinds;
 
 mod adoption;
+mod backoff;
 mod busy;
 mod cleanup;
 mod controllers;
@@ -51,6 +52,8 @@ mod faults;
 mod fencing;
 mod gone;
 mod invalid;
+mod not_listed;
 mod outcome;
+mod poll_failures;
 mod restore;
 mod size;

@@ -117,7 +117,8 @@ async fn sweep(kind: Kind) {
     let total = first_reconcile_polls(&h, kind, &probe).await;
     let gap = Duration::from_millis(30);
     let windows: BTreeSet<Window> =
-        join_all((1..=total + 2).map(|n| crash_at(&h, kind, vec![n], gap)))
+        // Under load an exchange may take a poll or two more than in the probe: reach further.
+        join_all((1..=total + total / 2 + 2).map(|n| crash_at(&h, kind, vec![n], gap)))
             .await
             .into_iter()
             .map(|w| w[0])
@@ -164,7 +165,10 @@ async fn double_sweep(kind: Kind) {
     let probe = probe(&h, kind).await;
     let total = first_reconcile_polls(&h, kind, &probe).await;
     let gap = rig::settings().adopt_window + TIME_PRECISION + Duration::from_millis(50);
-    let runs = (1..=total + 1).flat_map(|a| (1..=total + 1).map(move |b| vec![a, b]));
+    // The takeover's reconcile is longer than a first one (it looks the object up, then may create),
+    // and under load each exchange may take a poll or two more: its crashes reach further.
+    let takeover = total + total / 2 + 1;
+    let runs = (1..=total + 1).flat_map(|a| (1..=takeover).map(move |b| vec![a, b]));
     let seen: BTreeSet<Vec<Window>> =
         join_all(runs.map(|crashes| crash_at(&h, kind, crashes, gap)))
             .await

@@ -54,6 +54,7 @@ fn options() -> RunOptions {
         namespaces: Vec::new(),
         concurrency: 4,
         strip: true,
+        label_selector: None,
     }
 }
 

@@ -17,4 +17,7 @@ mod named_windows;
 mod proxy;
 mod rig;
 mod secrets;
+mod shard_move;
+mod shards;
+mod stale_marker;
 mod story;

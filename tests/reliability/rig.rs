@@ -90,6 +90,8 @@ pub fn settings() -> Settings {
         visibility_grace: Duration::from_secs(5),
         retry_after: Duration::from_millis(100),
         auth_backoff: Duration::from_millis(200),
+        timeout_grace: Duration::from_secs(1),
+        not_listed_for: Duration::from_millis(600),
     }
 }
 

@@ -2,10 +2,10 @@
 
 use std::time::{Duration, Instant};
 
+use http::Method;
 use hwcloud_backup_operator::controller::context::Settings;
 use hwcloud_backup_operator::controller::schedule::PollPolicy;
 use hwcloud_backup_operator::sim::SimConfig;
-use http::Method;
 use serde_json::json;
 
 use crate::fake_api::object_path;
@@ -42,7 +42,11 @@ async fn a_restart_over_10000_finished_resources_makes_no_cloud_call_and_no_stat
     // Anything a reconcile started (a write, an event, a requeue) would land now.
     tokio::time::sleep(Duration::from_millis(500)).await;
     running.stop().await;
-    assert!(h.sim.calls().is_empty(), "cloud calls: {:?}", h.sim.calls().len());
+    assert!(
+        h.sim.calls().is_empty(),
+        "cloud calls: {:?}",
+        h.sim.calls().len()
+    );
     let writes: Vec<String> = h
         .api
         .calls()
@@ -50,7 +54,12 @@ async fn a_restart_over_10000_finished_resources_makes_no_cloud_call_and_no_stat
         .filter(|c| c.method != Method::GET)
         .map(|c| format!("{} {}", c.method, c.path))
         .collect();
-    assert!(writes.is_empty(), "{} writes, e.g. {:?}", writes.len(), writes.first());
+    assert!(
+        writes.is_empty(),
+        "{} writes, e.g. {:?}",
+        writes.len(),
+        writes.first()
+    );
     assert_eq!(reconciles(&h), N as u64, "one reconcile each, no requeue");
 }
 
@@ -73,18 +82,33 @@ async fn first_polls_after_a_restart_spread_over_the_interval() {
     for i in 0..N {
         let instance = format!("redis-{i:03}");
         let marker = "";
-        let id = h.sim.seed_dcs_backup(&instance, marker, Duration::from_secs(5), Duration::from_secs(120));
+        let id = h.sim.seed_dcs_backup(
+            &instance,
+            marker,
+            Duration::from_secs(5),
+            Duration::from_secs(120),
+        );
         let status = json!({"phase": "Running", "backupId": id, "cloudStatus": "backuping",
             "startedAt": started.round(jiff::Unit::Second).unwrap().to_string()});
         let name = format!("running-{i:03}");
         let obj = json!({"apiVersion": API_VERSION, "kind": "DcsBackup",
             "metadata": {"name": name, "namespace": NS},
             "spec": {"instanceId": instance}, "status": status});
-        h.api.put(&object_path(API_VERSION, "dcsbackups", NS, &name), obj);
+        h.api
+            .put(&object_path(API_VERSION, "dcsbackups", NS, &name), obj);
     }
-    let polls = |h: &Harness| h.sim.calls().iter().filter(|c| c.operation == "list_backups").count();
+    let polls = |h: &Harness| {
+        h.sim
+            .calls()
+            .iter()
+            .filter(|c| c.operation == "list_backups")
+            .count()
+    };
     let running = h.run_controllers(8);
-    h.wait_until(Duration::from_secs(30), "caches synced", |_| running.synced()).await;
+    h.wait_until(Duration::from_secs(30), "caches synced", |_| {
+        running.synced()
+    })
+    .await;
     let t0 = Instant::now();
     // How many instances were polled by each tenth of the interval.
     let mut by_tenth = Vec::new();
@@ -93,8 +117,20 @@ async fn first_polls_after_a_restart_spread_over_the_interval() {
         by_tenth.push(polls(&h));
     }
     running.stop().await;
-    assert!(by_tenth[0] <= N / 5, "at once after the start: {by_tenth:?}");
-    assert!(by_tenth[4] <= N * 7 / 10, "within half the interval: {by_tenth:?}");
-    assert!(by_tenth[4] >= N * 3 / 10, "within half the interval: {by_tenth:?}");
-    assert!(by_tenth[11] >= N, "all within the interval (and a little): {by_tenth:?}");
+    assert!(
+        by_tenth[0] <= N / 5,
+        "at once after the start: {by_tenth:?}"
+    );
+    assert!(
+        by_tenth[4] <= N * 7 / 10,
+        "within half the interval: {by_tenth:?}"
+    );
+    assert!(
+        by_tenth[4] >= N * 3 / 10,
+        "within half the interval: {by_tenth:?}"
+    );
+    assert!(
+        by_tenth[11] >= N,
+        "all within the interval (and a little): {by_tenth:?}"
+    );
 }

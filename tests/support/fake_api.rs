@@ -65,14 +65,14 @@ impl State {
         self.next_rv += 1;
         let rv = self.next_rv;
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        let kind = if self.objects.contains_key(path) {
+        let previous = self.objects.insert(path.to_string(), obj.clone());
+        let kind = if previous.is_some() {
             "MODIFIED"
         } else {
             "ADDED"
         };
-        self.objects.insert(path.to_string(), obj.clone());
         self.record_version(path);
-        self.hub.record(rv, kind, path, &obj);
+        self.hub.record(rv, kind, path, &obj, previous);
         obj
     }
 
@@ -82,7 +82,8 @@ impl State {
         self.next_rv += 1;
         let rv = self.next_rv;
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        self.hub.record(rv, "DELETED", path, &obj);
+        self.hub
+            .record(rv, "DELETED", path, &obj, Some(obj.clone()));
         Some(obj)
     }
 
@@ -356,6 +357,7 @@ fn watch(s: &State, c: Collection, from: u64) -> Response<FakeBody> {
                 kind: "ADDED",
                 path: p.clone(),
                 object: o.clone(),
+                previous: None,
             })
             .collect();
     }
@@ -459,10 +461,11 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
+/// Now in whole seconds, cut (not rounded) as a real API server stores it: never later than now.
 fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    let now = jiff::Timestamp::now();
+    jiff::Timestamp::from_second(now.as_second())
+        .unwrap_or(now)
         .to_string()
 }
 

@@ -21,6 +21,34 @@ pub struct Change {
     pub kind: &'static str,
     pub path: String,
     pub object: Value,
+    /// The object before this change (`None` for a new one): a watch with a label selector needs it
+    /// to tell an object that stopped matching (DELETED) or started to (ADDED).
+    pub previous: Option<Value>,
+}
+
+impl Change {
+    /// How a watch of `want` reports this change, if at all: as the API server's watch cache does,
+    /// an object relabelled out of the selector is DELETED for that watch (its last matching state,
+    /// at the new resourceVersion), and one relabelled into it is ADDED.
+    pub fn seen_by(&self, want: &Collection) -> Option<(&'static str, Value)> {
+        let now = want.matches(&self.path, &self.object);
+        let was = self
+            .previous
+            .as_ref()
+            .is_some_and(|p| want.matches(&self.path, p));
+        match (self.kind, was, now) {
+            ("DELETED", _, true) => Some(("DELETED", self.object.clone())),
+            (_, false, true) => Some(("ADDED", self.object.clone())),
+            ("MODIFIED", true, true) => Some(("MODIFIED", self.object.clone())),
+            (_, true, false) => {
+                let mut last = self.previous.clone()?;
+                last["metadata"]["resourceVersion"] =
+                    self.object["metadata"]["resourceVersion"].clone();
+                Some(("DELETED", last))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The change log and the live feed.
@@ -39,12 +67,20 @@ impl Default for Hub {
 }
 
 impl Hub {
-    pub fn record(&mut self, rv: u64, kind: &'static str, path: &str, object: &Value) {
+    pub fn record(
+        &mut self,
+        rv: u64,
+        kind: &'static str,
+        path: &str,
+        object: &Value,
+        previous: Option<Value>,
+    ) {
         let change = Change {
             rv,
             kind,
             path: path.to_string(),
             object: object.clone(),
+            previous,
         };
         if self.history.len() == HISTORY {
             self.history.pop_front();
@@ -68,7 +104,7 @@ impl Hub {
         let past = self
             .history
             .iter()
-            .filter(|c| c.rv > rv && want.matches(&c.path, &c.object))
+            .filter(|c| c.rv > rv && c.seen_by(want).is_some())
             .cloned()
             .collect();
         Some((past, self.tx.subscribe()))
@@ -227,10 +263,11 @@ fn parse_term(t: &str) -> Term {
 /// The response body type of the fake: whole JSON documents or a watch stream.
 pub type FakeBody = BoxBody<Bytes, Infallible>;
 
-/// One watch event line.
-fn event_line(c: &Change) -> Bytes {
-    let line = json!({"type": c.kind, "object": c.object});
-    Bytes::from(format!("{line}\n"))
+/// One watch event line, as a watch of `want` sees the change.
+fn event_line(c: &Change, want: &Collection) -> Option<Bytes> {
+    let (kind, object) = c.seen_by(want)?;
+    let line = json!({"type": kind, "object": object});
+    Some(Bytes::from(format!("{line}\n")))
 }
 
 /// A streaming watch body: the replayed changes, then live ones that match `want`, until the
@@ -241,12 +278,15 @@ pub fn watch_body(
     want: Collection,
     after: u64,
 ) -> FakeBody {
-    let replay = futures::stream::iter(past.into_iter().map(|c| event_line(&c)));
+    let lines: Vec<Bytes> = past.iter().filter_map(|c| event_line(c, &want)).collect();
+    let replay = futures::stream::iter(lines);
     let live = futures::stream::unfold((rx, want, after), |(mut rx, want, after)| async move {
         loop {
             match rx.recv().await {
-                Ok(c) if c.rv > after && want.matches(&c.path, &c.object) => {
-                    return Some((event_line(&c), (rx, want, after)));
+                Ok(c) if c.rv > after => {
+                    if let Some(line) = event_line(&c, &want) {
+                        return Some((line, (rx, want, after)));
+                    }
                 }
                 Ok(_) => continue,
                 Err(_) => return None,
@@ -276,6 +316,41 @@ mod tests {
         assert!(m("tier in (gold, silver)"));
         assert!(!m("tier notin (gold)"));
         assert!(Selector::parse(None).matches(&Value::Null));
+    }
+
+    #[test]
+    fn a_relabelled_object_leaves_and_enters_selective_watches() {
+        let path = "/apis/backup.hwcloud.dev/v1alpha1/namespaces/a/dcsbackups/x";
+        let collection = |sel: &str| {
+            let q = format!(
+                "labelSelector={}",
+                url::form_urlencoded::byte_serialize(sel.as_bytes()).collect::<String>()
+            );
+            Collection::parse("/apis/backup.hwcloud.dev/v1alpha1/dcsbackups", Some(&q)).unwrap()
+        };
+        let (main, a) = (collection("!shard"), collection("shard=a"));
+        let before = json!({"metadata": {"resourceVersion": "1"}});
+        let after = json!({"metadata": {"resourceVersion": "2", "labels": {"shard": "a"}}});
+        let moved = Change {
+            rv: 2,
+            kind: "MODIFIED",
+            path: path.into(),
+            object: after.clone(),
+            previous: Some(before.clone()),
+        };
+        let (kind, gone) = moved.seen_by(&main).unwrap();
+        assert_eq!(kind, "DELETED");
+        assert_eq!(gone["metadata"]["resourceVersion"], "2");
+        assert_eq!(moved.seen_by(&a).unwrap(), ("ADDED", after.clone()));
+        let status_write = Change {
+            rv: 3,
+            kind: "MODIFIED",
+            path: path.into(),
+            object: after.clone(),
+            previous: Some(after),
+        };
+        assert!(status_write.seen_by(&main).is_none());
+        assert_eq!(status_write.seen_by(&a).unwrap().0, "MODIFIED");
     }
 
     #[test]

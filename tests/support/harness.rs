@@ -39,6 +39,8 @@ pub fn fast_settings() -> Settings {
         visibility_grace: Duration::from_secs(5),
         retry_after: Duration::from_millis(100),
         auth_backoff: Duration::from_millis(300),
+        timeout_grace: Duration::from_secs(1),
+        not_listed_for: Duration::from_millis(600),
     }
 }
 
@@ -224,18 +226,29 @@ pub struct Running {
 impl Harness {
     /// Starts every controller over all namespaces with `concurrency` reconciles at once per controller.
     pub fn run_controllers(&self, concurrency: u16) -> Running {
+        let opts = hwcloud_backup_operator::controller::runner::RunOptions {
+            namespaces: Vec::new(),
+            concurrency,
+            strip: true,
+            label_selector: None,
+        };
+        Running::start(self.ctx.clone(), opts)
+    }
+}
+
+impl Running {
+    /// Starts every controller of `opts` over `ctx` (another replica: its own context and options).
+    pub fn start(
+        ctx: Arc<Context>,
+        opts: hwcloud_backup_operator::controller::runner::RunOptions,
+    ) -> Running {
         use futures::FutureExt;
-        use hwcloud_backup_operator::controller::runner::{RunOptions, run};
+        use hwcloud_backup_operator::controller::runner::run;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let shutdown = stopped.map(|_| ()).boxed().shared();
         let synced = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = synced.clone();
-        let opts = RunOptions {
-            namespaces: Vec::new(),
-            concurrency,
-            strip: true,
-        };
-        let task = tokio::spawn(run(self.ctx.clone(), opts, shutdown, move || {
+        let task = tokio::spawn(run(ctx, opts, shutdown, move || {
             flag.store(true, std::sync::atomic::Ordering::SeqCst)
         }));
         Running {
@@ -244,7 +257,9 @@ impl Harness {
             synced,
         }
     }
+}
 
+impl Harness {
     /// Waits (polling every 20 ms) until `cond` holds; panics with `what` after `limit`.
     pub async fn wait_until(
         &self,

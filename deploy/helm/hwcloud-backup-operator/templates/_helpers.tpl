@@ -53,7 +53,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 Rules on the operator's own resources, Secrets and Events. Rendered into the ClusterRole, or into one Role per
 watched namespace. Least privilege, exactly the calls listed in deploy/api-calls.txt (CI checks it): the operator
 lists and watches its resources, patches their finalizers and status, reads only the DcsBackup a DcsRestore names
-and the credentials Secret, and never creates, updates or deletes any of them.
+and the credentials Secret. Only BackupSchedules create and delete backup resources (their runs and retention);
+nothing is ever updated.
 */}}
 {{- define "hwbk.namespacedRules" -}}
 - apiGroups: ["backup.hwcloud.dev"]
@@ -63,7 +64,13 @@ and the credentials Secret, and never creates, updates or deletes any of them.
   resources: ["dcsbackups"]
   verbs: ["get"]
 - apiGroups: ["backup.hwcloud.dev"]
-  resources: ["dcsbackups/status", "dcsrestores/status", "ddsbackups/status", "taurusdbbackups/status"]
+  resources: ["dcsbackups", "ddsbackups", "taurusdbbackups"]
+  verbs: ["create", "delete"]
+- apiGroups: ["backup.hwcloud.dev"]
+  resources: ["backupschedules"]
+  verbs: ["list", "watch"]
+- apiGroups: ["backup.hwcloud.dev"]
+  resources: ["dcsbackups/status", "dcsrestores/status", "ddsbackups/status", "taurusdbbackups/status", "backupschedules/status"]
   verbs: ["patch"]
 - apiGroups: [""]
   resources: ["secrets"]
@@ -112,5 +119,70 @@ added to every alert, as YAML; empty when disabled. A threshold replaces the num
 {{- $_ := set $rule "labels" $labels }}
 {{- $_ := set $rule "annotations" (mergeOverwrite (dict) ($rule.annotations | default dict) (.cfg.additionalRuleAnnotations | default dict)) }}
 {{- toYaml $rule }}
+{{- end }}
+{{- end }}
+
+{{/* The label that assigns a resource to a shard (src/shard.rs SHARD_LABEL). */}}
+{{- define "hwbk.shardLabel" -}}
+backup.hwcloud.dev/shard
+{{- end }}
+
+{{/* Refuses shard names that cannot name a Deployment, a Service and a Lease, and repeated ones. */}}
+{{- define "hwbk.checkShards" -}}
+{{- $seen := dict }}
+{{- range .Values.shards }}
+{{- $name := toString . }}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $name) }}
+{{- fail (printf "shards: %q is not a valid shard name (lowercase letters, digits and '-', starting and ending with a letter or digit)" $name) }}
+{{- end }}
+{{- if hasKey $seen $name }}
+{{- fail (printf "shards: %q is listed twice" $name) }}
+{{- end }}
+{{- $_ := set $seen $name true }}
+{{- $full := printf "%s-shard-%s-metrics" (include "hwbk.fullname" $) $name }}
+{{- if gt (len $full) 63 }}
+{{- fail (printf "shards: %q makes the Service name %q longer than 63 characters; use a shorter shard name or fullnameOverride" $name $full) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the main Deployment (shard "") or of a shard's. Call with (dict "root" $ "shard" name). */}}
+{{- define "hwbk.shardFullname" -}}
+{{- if .shard }}
+{{- printf "%s-shard-%s" (include "hwbk.fullname" .root) .shard }}
+{{- else }}
+{{- include "hwbk.fullname" .root }}
+{{- end }}
+{{- end }}
+
+{{/*
+Pod labels and selector of the main Deployment (shard "") or of a shard's. A shard's pods must not match the
+main Deployment's selector (which cannot change on upgrade), so their name label differs: <name>-shard.
+*/}}
+{{- define "hwbk.shardSelectorLabels" -}}
+{{- if .shard }}
+app.kubernetes.io/name: {{ printf "%s-shard" (include "hwbk.name" .root) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{ include "hwbk.shardLabel" . }}: {{ .shard | quote }}
+{{- else }}
+{{- include "hwbk.selectorLabels" .root }}
+{{- end }}
+{{- end }}
+
+{{/* --watch-label-selector of the main Deployment (shard "") or of a shard's; empty without shards. */}}
+{{- define "hwbk.watchSelector" -}}
+{{- if .shard }}
+{{- printf "%s=%s" (include "hwbk.shardLabel" .) .shard }}
+{{- else if .root.Values.shards }}
+{{- printf "!%s" (include "hwbk.shardLabel" .) }}
+{{- end }}
+{{- end }}
+
+{{/* The Lease of the main Deployment (shard "": leaderElection.leaseName) or of a shard's (<leaseName>-<shard>). */}}
+{{- define "hwbk.leaseName" -}}
+{{- if .shard }}
+{{- printf "%s-%s" .root.Values.leaderElection.leaseName .shard }}
+{{- else }}
+{{- .root.Values.leaderElection.leaseName }}
 {{- end }}
 {{- end }}
