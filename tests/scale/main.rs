@@ -9,5 +9,6 @@ mod harness;
 #[path = "../support/served.rs"]
 mod served;
 
+mod accounts;
 mod restart;
 mod strip;
