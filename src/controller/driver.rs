@@ -96,6 +96,13 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
     {
         return Ok(Some(wait));
     }
+    let secret = obj
+        .credentials_secret()
+        .unwrap_or(&ctx.settings.default_credentials_secret);
+    let Some(_slot) = ctx.accounts.enter(&format!("{ns}/{secret}")) else {
+        // The account's share of reconciles is busy with the cloud: no call, back shortly.
+        return Ok(Some(jitter(ctx.settings.poll.min_interval)));
+    };
     let (status, obs) = observe(&r, status, step, &frame).await?;
     let story = journal::Story::of(&obs);
     let decision = decide::decide(&status, obs, &frame);

@@ -1,4 +1,5 @@
 //! Controllers for the four kinds and the machinery they share, and the `BackupSchedule` controller.
+pub mod account_slots;
 pub mod backup_schedule;
 pub mod bounded;
 pub mod cleanup;

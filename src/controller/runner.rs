@@ -63,6 +63,7 @@ pub async fn run(
     shutdown: Shutdown,
     on_synced: impl FnOnce() + Send,
 ) {
+    ctx.accounts.share_of(opts.concurrency);
     let mut runs: Vec<BoxFuture<'static, ()>> = Vec::new();
     let mut stores: Vec<BoxFuture<'static, ()>> = Vec::new();
     let mut caches = Vec::new();

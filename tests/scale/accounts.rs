@@ -94,10 +94,10 @@ async fn a_throttled_account_delays_only_its_own_resources() {
     .await;
 }
 
-/// Every call of one account takes 3 s. FAILS today: its reconciles hold the controller's slots
-/// for the length of their calls, and the quiet accounts' backups are still not done after 15 s.
+/// Every call of one account takes 3 s. Before each account got at most half of the reconcile
+/// slots, its reconciles held every slot for the length of their calls, and the quiet accounts'
+/// backups were still not done after 15 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect: a slow account holds every reconcile slot of its kind (issue 11, target 3)"]
 async fn a_slow_account_delays_only_its_own_resources() {
     only_its_own_resources_wait(Faults {
         latency: Duration::from_secs(3),
