@@ -3,8 +3,8 @@
 //! the process's resident memory is the operator's alone.
 //!
 //! It prints `PORT <port>` once its HTTP endpoints listen, then every second a `STATE` line with
-//! the sizes of the per-resource maps (claims, remembered statuses, cleanup journal, DCS list
-//! cache), until the parent kills it.
+//! the sizes of the per-resource maps (gate, claims, accounts in flight, remembered statuses,
+//! cleanup journal, DCS list cache), until the parent kills it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,8 +66,10 @@ async fn report_state(ctx: Arc<Context>) {
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         println!(
-            "STATE claims={} recent={} journal={} dcs_lists={}",
+            "STATE gate={} claims={} accounts={} recent={} journal={} dcs_lists={}",
+            ctx.gate.len(),
             ctx.locks.len(),
+            ctx.accounts.len(),
             ctx.recent.len(),
             ctx.journal.len(),
             ctx.dcs_backups.len() + ctx.dcs_restores.len(),
