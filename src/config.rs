@@ -3,6 +3,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
 
+use crate::cloud::allow::{HostPattern, default_patterns};
 use crate::shard::WatchSelector;
 
 /// Default name of the Secret a resource uses when it names none.
@@ -115,6 +116,12 @@ pub struct RunArgs {
     /// Cloud requests per second, per account.
     #[arg(long, env = "HWBK_CLOUD_RATE_PER_SECOND", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub cloud_rate_per_second: u32,
+
+    /// Hosts cloud requests may go to, comma separated: `*.domain` (any host below it), `host`
+    /// or `host:port`. Plain http only to loopback hosts listed here; `--simulate` adds its own.
+    #[arg(long, env = "HWBK_ALLOWED_ENDPOINT_HOSTS", value_delimiter = ',',
+          default_values_t = default_patterns())]
+    pub allowed_endpoint_hosts: Vec<HostPattern>,
 }
 
 impl RunArgs {

@@ -38,6 +38,19 @@ fn run_defaults() {
     assert_eq!(a.sim_backup_seconds, 20);
     assert_eq!(a.cloud_request_timeout, Duration::from_secs(30));
     assert_eq!(a.cloud_rate_per_second, 10);
+    let hosts: Vec<String> = a
+        .allowed_endpoint_hosts
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            "*.myhuaweicloud.com",
+            "*.myhuaweicloud.eu",
+            "*.otc.t-systems.com"
+        ]
+    );
 }
 
 #[test]
@@ -58,6 +71,7 @@ fn run_flags() {
         "--sim-backup-seconds=3",
         "--cloud-request-timeout=500ms",
         "--cloud-rate-per-second=50",
+        "--allowed-endpoint-hosts=*.otc.t-systems.com, 127.0.0.1:4567",
     ]);
     assert_eq!(a.watched_namespaces(), vec!["team-a", "team-b"]);
     assert_eq!(a.poll_interval, Duration::from_secs(5400));
@@ -72,6 +86,12 @@ fn run_flags() {
     assert_eq!(a.sim_backup_seconds, 3);
     assert_eq!(a.cloud_request_timeout, Duration::from_millis(500));
     assert_eq!(a.cloud_rate_per_second, 50);
+    let hosts: Vec<String> = a
+        .allowed_endpoint_hosts
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(hosts, ["*.otc.t-systems.com", "127.0.0.1:4567"]);
 }
 
 #[test]
@@ -121,6 +141,9 @@ fn rejects_bad_values() {
         &["--cloud-rate-per-second=0"],
         &["--log-format=yaml"],
         &["--metrics-addr=localhost"],
+        &["--allowed-endpoint-hosts=*"],
+        &["--allowed-endpoint-hosts=http://internal"],
+        &["--allowed-endpoint-hosts="],
         &["--watch-label-selector="],
         &["--watch-label-selector=tier in gold"],
     ] {
@@ -239,6 +262,7 @@ fn env_fallbacks() {
         .env("HWBK_CLOUD_REQUEST_TIMEOUT", "7s")
         .env("HWBK_CLOUD_RATE_PER_SECOND", "5")
         .env("HWBK_SIM_SINGLE_NODE_INSTANCES", "i-1,i-2")
+        .env("HWBK_ALLOWED_ENDPOINT_HOSTS", "*.example.com,localhost")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -275,6 +299,12 @@ fn env_fallbacks_child() {
     assert_eq!(a.sim_backup_seconds, 4);
     assert_eq!(a.cloud_request_timeout, Duration::from_secs(7));
     assert_eq!(a.cloud_rate_per_second, 5);
+    let hosts: Vec<String> = a
+        .allowed_endpoint_hosts
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(hosts, ["*.example.com", "localhost"]);
     // A flag on the command line beats its environment variable.
     assert_eq!(run_args(&["--concurrency=9"]).concurrency, 9);
 

@@ -10,7 +10,10 @@ use kube::api::Api;
 use kube::runtime::events::Reporter;
 use tokio::sync::watch;
 
+use url::Url;
+
 use crate::cloud::account::Account;
+use crate::cloud::allow::AllowedHosts;
 use crate::cloud::client::CloudClients;
 use crate::cloud::transport::{CallObserver, TransportConfig};
 use crate::config::RunArgs;
@@ -82,6 +85,7 @@ pub fn context(
     let transport = TransportConfig {
         request_timeout: args.cloud_request_timeout,
         rate_per_second: args.cloud_rate_per_second,
+        allowed_hosts: allowed_hosts(args, simulated.as_ref()),
         ..TransportConfig::default()
     };
     let observer: Arc<dyn CallObserver> = metrics.clone();
@@ -95,6 +99,21 @@ pub fn context(
         Some(account) => ctx.simulated(account),
         None => ctx,
     }
+}
+
+/// `--allowed-endpoint-hosts`, plus with `--simulate` the exact addresses of the embedded
+/// simulator (which the operator started itself, on loopback).
+pub fn allowed_hosts(args: &RunArgs, simulated: Option<&Account>) -> AllowedHosts {
+    let mut hosts = AllowedHosts::new(args.allowed_endpoint_hosts.clone());
+    if let Some(account) = simulated {
+        let e = &account.endpoints;
+        for endpoint in [&e.iam, &e.dcs, &e.dds, &e.taurus].into_iter().flatten() {
+            if let Ok(url) = Url::parse(endpoint) {
+                hosts = hosts.with_url(&url);
+            }
+        }
+    }
+    hosts
 }
 
 /// What the controllers watch and how many reconciles run at once, from the command line.
@@ -285,6 +304,47 @@ mod tests {
             slow.adopt_window,
             Duration::from_secs(90),
             "outlasts two request timeouts"
+        );
+    }
+
+    #[test]
+    fn simulate_allows_exactly_the_simulator_address() {
+        let args = run_args(&[]);
+        use crate::cloud::account::{Credentials, EndpointOverrides};
+        let sim = |svc: &str| Some(format!("http://127.0.0.1:4567/{svc}"));
+        let account = Account {
+            credentials: Credentials::AkSk {
+                access_key: "ak".into(),
+                secret_key: "sk".into(),
+                security_token: None,
+            },
+            region: "sim-region-1".into(),
+            project_id: None,
+            cloud: Default::default(),
+            endpoints: EndpointOverrides {
+                iam: sim("iam"),
+                dcs: sim("dcs"),
+                dds: sim("dds"),
+                taurus: sim("taurus"),
+            },
+            dcs_api_version: Default::default(),
+        };
+        let hosts = allowed_hosts(&args, Some(&account));
+        let ok = |u: &str| hosts.check(&Url::parse(u).unwrap()).is_ok();
+        assert!(ok("http://127.0.0.1:4567/dcs/v2"));
+        assert!(
+            !ok("http://127.0.0.1:4568/dcs/v2"),
+            "only the simulator's port"
+        );
+        assert!(
+            ok("https://dcs.eu-de.otc.t-systems.com"),
+            "the flag still applies"
+        );
+        let plain = allowed_hosts(&args, None);
+        assert!(
+            plain
+                .check(&Url::parse("http://127.0.0.1:4567").unwrap())
+                .is_err()
         );
     }
 

@@ -2,7 +2,7 @@
 
 mod support;
 
-use hwcloud_backup_operator::crd::{BackupResource, DcsRestore, DdsBackup};
+use hwcloud_backup_operator::crd::{BackupResource, DcsRestore, DdsBackup, TaurusDbBackup};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use support::{apiserver_errors, object, rust_errors, schema_of};
@@ -68,8 +68,13 @@ proptest! {
     }
 
     #[test]
-    fn descriptions(description in text("ab ,.()é", ">!<\"&'=", 260)) {
+    fn descriptions(description in text("ab ,.()é\t", ">!<\"&'=\r\n", 260)) {
         agree::<DdsBackup>("DdsBackup", json!({"instanceId": "i", "description": description}))?;
+    }
+
+    #[test]
+    fn taurus_descriptions(description in text("ab ,.()é\t", ">!<\"&'=\r\n", 260)) {
+        agree::<TaurusDbBackup>("TaurusDbBackup", json!({"instanceId": "i", "description": description}))?;
     }
 
     #[test]

@@ -265,7 +265,8 @@ fn dcs_restore() {
     check::<DcsRestore>("DcsRestore", &base, &cases);
 }
 
-fn db_backup_cases() -> Vec<(&'static str, Value, Expect)> {
+/// Cases of DdsBackup and TaurusDbBackup; `description_msg` is the kind's description rule.
+fn db_backup_cases(description_msg: &str) -> Vec<(&'static str, Value, Expect)> {
     let mut cases = common_cases(true);
     cases.extend([
         (
@@ -311,17 +312,17 @@ fn db_backup_cases() -> Vec<(&'static str, Value, Expect)> {
         (
             "description with =",
             json!({"description": "a=b"}),
-            err("spec.description", rules::DESCRIPTION_MSG),
+            err("spec.description", description_msg),
         ),
         (
             "description with quote",
             json!({"description": "it's"}),
-            err("spec.description", rules::DESCRIPTION_MSG),
+            err("spec.description", description_msg),
         ),
         (
             "description with <",
             json!({"description": "<b>"}),
-            err("spec.description", rules::DESCRIPTION_MSG),
+            err("spec.description", description_msg),
         ),
         (
             "description too long",
@@ -337,7 +338,7 @@ fn dds_backup() {
     check::<DdsBackup>(
         "DdsBackup",
         &json!({"instanceId": "9136fd2a9fcd405ea4674276ce36dae8in02"}),
-        &db_backup_cases(),
+        &db_backup_cases(rules::DESCRIPTION_MSG),
     );
 }
 
@@ -346,6 +347,55 @@ fn taurusdb_backup() {
     check::<TaurusDbBackup>(
         "TaurusDbBackup",
         &json!({"instanceId": "9136fd2a9fcd405ea4674276ce36dae8in07"}),
-        &db_backup_cases(),
+        &db_backup_cases(rules::TAURUS_DESCRIPTION_MSG),
+    );
+}
+
+/// TaurusDB refuses a description with a carriage return (cloud-apis.md A.4); a line feed is the
+/// same key press in most editors, so both are refused at apply time and by `validate()`. DDS
+/// documents no such rule, so a DdsBackup keeps accepting them.
+#[test]
+fn taurusdb_description_with_a_carriage_return_is_refused() {
+    let line_break = rules::TAURUS_DESCRIPTION_MSG;
+    let base = json!({"instanceId": "9136fd2a9fcd405ea4674276ce36dae8in07"});
+    check::<TaurusDbBackup>(
+        "TaurusDbBackup",
+        &base,
+        &[
+            (
+                "carriage return",
+                json!({"description": "before\rupgrade"}),
+                err("spec.description", line_break),
+            ),
+            (
+                "CRLF",
+                json!({"description": "before\r\nupgrade"}),
+                err("spec.description", line_break),
+            ),
+            (
+                "line feed",
+                json!({"description": "before\nupgrade"}),
+                err("spec.description", line_break),
+            ),
+            (
+                "forbidden character",
+                json!({"description": "a=b"}),
+                err("spec.description", line_break),
+            ),
+            (
+                "tab and unicode",
+                json!({"description": "before\tupgrade é"}),
+                Expect::Valid,
+            ),
+        ],
+    );
+    check::<DdsBackup>(
+        "DdsBackup",
+        &json!({"instanceId": "9136fd2a9fcd405ea4674276ce36dae8in02"}),
+        &[(
+            "line break",
+            json!({"description": "before\r\nupgrade"}),
+            Expect::Valid,
+        )],
     );
 }

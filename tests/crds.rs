@@ -272,10 +272,10 @@ fn every_rule_has_a_message_and_passes_static_analysis() {
     }
     // Per kind: immutability, instanceId, secret name, timeout format and range (5 x 4 = 20);
     // DcsRestore: exactly-one, backupRef.name, backupId (3); DDS/TaurusDB: backupName, description (2 x 2).
-    // BackupSchedule (30): name length, retention needs Delete, schedule (3), timeZone, startingDeadline
+    // BackupSchedule (29): name length, retention needs Delete, schedule (3), timeZone, startingDeadline
     // (2), template exactly-one and kind fixed (2), the three templates' rules without immutability
-    // (4 + 6 + 6), retention keepLast, maxAge (2), keepFailed; status.active[].name.
-    assert_eq!(rules, 58);
+    // (4 + 6 + 6), retention keepLast, maxAge (2), keepFailed. (Status carries no rules.)
+    assert_eq!(rules, 57);
 }
 
 #[test]
@@ -315,4 +315,76 @@ fn static_analysis_flags_a_rule_using_variables_crds_do_not_have() {
         ScopeContext::CrdValidation,
     );
     assert!(!warnings.is_empty());
+}
+
+/// Paths of CEL rules that sit under a list without `maxItems` or a map without `maxProperties`.
+fn rules_under_unbounded_collections(schema: &Value, path: &str, unbounded: bool) -> Vec<String> {
+    let mut found = Vec::new();
+    if unbounded && schema.get("x-kubernetes-validations").is_some() {
+        found.push(path.to_string());
+    }
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (k, v) in props {
+            found.extend(rules_under_unbounded_collections(
+                v,
+                &format!("{path}.{k}"),
+                unbounded,
+            ));
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        let open = unbounded || schema.get("maxItems").is_none();
+        found.extend(rules_under_unbounded_collections(
+            items,
+            &format!("{path}[]"),
+            open,
+        ));
+    }
+    if let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object()) {
+        let open = unbounded || schema.get("maxProperties").is_none();
+        found.extend(rules_under_unbounded_collections(
+            values,
+            &format!("{path}{{}}"),
+            open,
+        ));
+    }
+    found
+}
+
+/// The API server estimates a rule's worst-case cost times the most items its list could hold
+/// (bounded only by the request size without `maxItems`) and refuses the whole CRD when that
+/// exceeds its budget: a `BackupSchedule` with a name rule on each `status.active` item was
+/// refused by a real kube-apiserver ("estimated rule cost exceeds budget by factor of more than
+/// 100x"), which neither client-side CEL nor the schema checks noticed.
+#[test]
+fn no_validation_rule_sits_under_an_unbounded_list_or_map() {
+    for crd in crd::all_crds() {
+        let kind = crd.spec.names.kind.clone();
+        let schema = serde_json::to_value(
+            crd.spec.versions[0]
+                .schema
+                .as_ref()
+                .and_then(|s| s.open_api_v3_schema.as_ref())
+                .expect("schema"),
+        )
+        .unwrap();
+        let found = rules_under_unbounded_collections(&schema, &kind, false);
+        assert!(
+            found.is_empty(),
+            "{kind}: CEL rules under lists or maps without maxItems/maxProperties: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn a_rule_in_an_unbounded_list_is_found() {
+    let schema = serde_json::json!({"properties": {"active": {"type": "array", "items": {
+        "properties": {"name": {"type": "string", "x-kubernetes-validations": [{"rule": "true"}]}}}}}});
+    assert_eq!(
+        rules_under_unbounded_collections(&schema, "K", false),
+        vec!["K.active[].name"]
+    );
+    let mut bounded = schema.clone();
+    bounded["properties"]["active"]["maxItems"] = 10.into();
+    assert!(rules_under_unbounded_collections(&bounded, "K", false).is_empty());
 }

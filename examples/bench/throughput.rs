@@ -73,6 +73,7 @@ fn mix(now: Timestamp) -> Vec<(OperationStatus, Observation)> {
         message: "dcs list_backups: HTTP 429 APIGW.0308 throttled".into(),
         code: Some("APIGW.0308".into()),
         request_id: Some("0123456789abcdef0123456789abcdef".into()),
+        retry_in: None,
     });
     out.push((running, throttled));
     // The plan of a pending status must see its marker as recent, like a live create.

@@ -1,34 +1,31 @@
 //! One `CloudClient` per distinct account: it owns the account's token cache, project id and rate
 //! limiter, and authenticates every call it sends.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use url::Url;
 
 use super::account::{Account, Credentials};
 use super::auth::AkSkSigner;
 use super::breaker::{Breaker, BreakerPolicy};
+use super::client_cache::{CacheLimits, ClientCache};
 use super::dcs::Dcs;
 use super::dds::Dds;
 use super::endpoints::{Service, base_url, join};
 use super::error::Error;
 use super::project::lookup_project_id;
+use super::rate_limit::{Limiter, limiter};
 use super::taurus::Taurus;
 use super::token::{IamToken, PasswordLogin, Scope, TokenCache, request_token};
-use super::transport::{
-    CallObserver, Credential, Limiter, Reply, Request, Transport, TransportConfig, limiter,
-};
+use super::transport::{CallObserver, Credential, Reply, Request, Transport, TransportConfig};
 
-/// Above this many cached accounts, clients no caller holds any more are dropped.
-const CACHE_SOFT_LIMIT: usize = 64;
-
-/// The cache of per-account clients, sharing one HTTP transport.
+/// The cache of per-account clients, sharing one HTTP transport (see [`ClientCache`]).
 pub struct CloudClients {
     transport: Arc<Transport>,
-    clients: Mutex<HashMap<Account, Arc<CloudClient>>>,
+    clients: Mutex<ClientCache<Account, CloudClient>>,
     breaker: BreakerPolicy,
 }
 
@@ -41,10 +38,19 @@ impl fmt::Debug for CloudClients {
 }
 
 impl CloudClients {
+    /// Clients cached with the default [`CacheLimits`].
     pub fn new(cfg: TransportConfig, observer: Option<Arc<dyn CallObserver>>) -> Self {
+        Self::with_limits(cfg, observer, CacheLimits::default())
+    }
+
+    pub fn with_limits(
+        cfg: TransportConfig,
+        observer: Option<Arc<dyn CallObserver>>,
+        limits: CacheLimits,
+    ) -> Self {
         Self {
             transport: Arc::new(Transport::new(cfg, observer)),
-            clients: Mutex::new(HashMap::new()),
+            clients: Mutex::new(ClientCache::new(limits)),
             breaker: BreakerPolicy::default(),
         }
     }
@@ -60,19 +66,24 @@ impl CloudClients {
     /// so rotated credentials get a fresh token cache and project lookup.
     pub fn client(&self, account: &Account) -> Arc<CloudClient> {
         let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(client) = clients.get(account) {
-            return client.clone();
-        }
-        if clients.len() >= CACHE_SOFT_LIMIT {
-            clients.retain(|_, c| Arc::strong_count(c) > 1);
-        }
-        let client = Arc::new(CloudClient::new(
-            account.clone(),
-            self.transport.clone(),
-            self.breaker,
-        ));
-        clients.insert(account.clone(), client.clone());
-        client
+        clients.get_or_insert_with(account, Instant::now(), || {
+            CloudClient::new(account.clone(), self.transport.clone(), self.breaker)
+        })
+    }
+
+    /// How many clients the cache holds (at most its capacity).
+    pub fn cached(&self) -> usize {
+        self.clients
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+impl super::client_cache::Keep for CloudClient {
+    /// An account whose breaker is open must keep its breaker (see [`super::client_cache`]).
+    fn keep(&self) -> bool {
+        self.is_refused()
     }
 }
 

@@ -45,7 +45,7 @@ impl ErrorClass {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The cloud answered with an error status.
-    #[error("{service} {operation} failed: HTTP {status} {code}: {message}{}", request_id_suffix(.request_id))]
+    #[error("{service} {operation} failed: HTTP {status}{}: {message}{}", code_suffix(.code), request_id_suffix(.request_id))]
     Api {
         service: &'static str,
         operation: &'static str,
@@ -82,6 +82,34 @@ pub enum Error {
     /// The account cannot be used as configured (bad endpoint, unknown region, ...).
     #[error("invalid cloud configuration: {0}")]
     Config(String),
+    /// Not sent: the account's client-side rate limit (`--cloud-rate-per-second`) has no slot
+    /// for `retry_in`, longer than a call may wait. The resource requeues instead.
+    // The wait stays out of the message: status carries the message, and a text that changes on
+    // every try would rewrite status (and so trigger a reconcile) each time.
+    #[error(
+        "{service} {operation}: not sent: the account's request rate (--cloud-rate-per-second) is used up"
+    )]
+    RateLimited {
+        service: &'static str,
+        operation: &'static str,
+        retry_in: Duration,
+    },
+    /// The request URL's host is not allowed (`--allowed-endpoint-hosts`); nothing was sent.
+    #[error("{service} endpoint {host} refused: {why}")]
+    EndpointRefused {
+        service: &'static str,
+        host: String,
+        why: String,
+    },
+}
+
+/// ` <code>`, or nothing when the cloud gave no code (e.g. a page that is not JSON).
+pub(crate) fn code_suffix(code: &str) -> String {
+    if code.is_empty() {
+        String::new()
+    } else {
+        format!(" {code}")
+    }
 }
 
 fn request_id_suffix(id: &Option<String>) -> String {
@@ -106,7 +134,17 @@ impl Error {
             Self::Auth(_) => ErrorClass::Auth,
             // The account in the Secret is unusable (region without a project, bad endpoint): the
             // user fixes the Secret, so resources wait as with rejected credentials instead of failing.
-            Self::Config(_) => ErrorClass::Auth,
+            // A refused endpoint is fixed the same way (or by widening the operator's allow-list).
+            Self::Config(_) | Self::EndpointRefused { .. } => ErrorClass::Auth,
+            Self::RateLimited { .. } => ErrorClass::Throttled,
+        }
+    }
+
+    /// How long to wait before trying again, when the error says (client-side rate limit).
+    pub fn retry_in(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_in, .. } => Some(*retry_in),
+            _ => None,
         }
     }
 
@@ -130,7 +168,10 @@ impl Error {
                 code,
                 message,
                 ..
-            } => format!("{service} {operation} failed: HTTP {status} {code}: {message}"),
+            } => format!(
+                "{service} {operation} failed: HTTP {status}{}: {message}",
+                code_suffix(code)
+            ),
             other => other.to_string(),
         }
     }
@@ -156,6 +197,8 @@ impl Error {
             Self::Decode { .. } => "BadResponse",
             Self::Auth(_) => "Auth",
             Self::Config(_) => "Config",
+            Self::EndpointRefused { .. } => "EndpointRefused",
+            Self::RateLimited { .. } => "RateLimited",
         }
     }
 }
@@ -298,11 +341,12 @@ pub fn classify(status: u16, code: &str) -> ErrorClass {
 ///
 /// Tries `error_code`/`error_msg`, `errorCode`/`errorMsg`, `code`/`message`, and recurses into a
 /// nested object (`{"error": {...}}`), as the Python SDK's exception handler does. Codes may be
-/// strings, numbers, or `{}` (a documented quirk), which counts as absent.
+/// strings, numbers, or `{}` (a documented quirk), which counts as absent. A body that is not
+/// JSON (an HTML error page, a proxy's text) gives nothing: whatever answered, its text is never
+/// quoted (the caller describes it with `wire::describe_body`).
 pub fn parse_error_body(body: &[u8]) -> (String, String) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
-        let text = String::from_utf8_lossy(body);
-        return (String::new(), truncate(text.trim(), 512));
+        return (String::new(), String::new());
     };
     find_error(&value, 0).unwrap_or_default()
 }
@@ -415,7 +459,8 @@ mod tests {
         assert_eq!(parse_error_body(b""), (String::new(), String::new()));
         assert_eq!(
             parse_error_body(b"<html>bad gateway</html>"),
-            (String::new(), "<html>bad gateway</html>".into())
+            (String::new(), String::new()),
+            "a page is never quoted"
         );
         assert_eq!(parse_error_body(b"[1,2]"), (String::new(), String::new()));
         let huge = "x".repeat(10_000);

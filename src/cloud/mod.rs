@@ -1,8 +1,10 @@
 //! Cloud layer: signing, authentication, transport, typed DCS/DDS/TaurusDB clients, error classes.
 pub mod account;
+pub mod allow;
 mod auth;
 pub mod breaker;
 pub mod client;
+pub mod client_cache;
 mod db_api;
 pub mod dcs;
 mod dcs_records;
@@ -13,6 +15,7 @@ pub mod error;
 mod fuzz_tests;
 pub mod job;
 mod project;
+mod rate_limit;
 mod retry;
 pub mod signer;
 pub mod taurus;

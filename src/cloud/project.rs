@@ -8,7 +8,8 @@ use url::Url;
 use super::auth::AkSkSigner;
 use super::endpoints::join;
 use super::error::Error;
-use super::transport::{Credential, Limiter, Request, Transport};
+use super::rate_limit::Limiter;
+use super::transport::{Credential, Request, Transport};
 use super::wire::{Loose, decode};
 
 const OP: &str = "list_projects";

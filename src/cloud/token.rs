@@ -12,8 +12,9 @@ use serde_json::json;
 use url::Url;
 
 use super::endpoints::join;
-use super::error::Error;
-use super::transport::{Credential, Limiter, Reply, Request, Transport};
+use super::error::{Error, code_suffix};
+use super::rate_limit::Limiter;
+use super::transport::{Credential, Reply, Request, Transport};
 use super::wire::{Loose, decode, missing};
 
 /// Refresh when less than this remains (the SDKs' margin for temporary credentials).
@@ -202,8 +203,10 @@ pub(crate) async fn request_token(
                 "IAM refused the password login"
             );
             Error::Auth(format!(
-                "IAM refused the password login of user {:?} in domain {:?}: HTTP {status} {code}: {message}",
-                login.username, login.domain_name,
+                "IAM refused the password login of user {:?} in domain {:?}: HTTP {status}{}: {message}",
+                login.username,
+                login.domain_name,
+                code_suffix(&code),
             ))
         }
         other => other,

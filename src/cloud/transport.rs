@@ -5,19 +5,20 @@
 //! header value: the `Authorization`, `X-Auth-Token` and `X-Security-Token` values stay in here.
 
 use std::fmt;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
 use url::Url;
 
+use super::allow::AllowedHosts;
 use super::auth::{AkSkSigner, token_header};
 use super::error::{Error, parse_error_body, truncate};
+use super::rate_limit::Limiter;
 use super::retry::{may_retry, next_delay, retry_after};
+use super::wire::{describe_body, is_empty_body, is_json};
 
 /// Timeouts, retry and rate-limit settings shared by every cloud call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,11 @@ pub struct TransportConfig {
     pub rate_per_second: u32,
     /// Requests an idle account may send at once.
     pub burst: u32,
+    /// Longest a call waits for its account's next rate-limit slot; a later slot fails the call
+    /// at once (`Error::RateLimited`) so that no reconcile slot is held while waiting.
+    pub max_rate_wait: Duration,
+    /// Hosts requests may go to (`--allowed-endpoint-hosts`); every request URL is checked.
+    pub allowed_hosts: AllowedHosts,
 }
 
 impl Default for TransportConfig {
@@ -45,6 +51,8 @@ impl Default for TransportConfig {
             max_backoff: Duration::from_secs(10),
             rate_per_second: 10,
             burst: 20,
+            max_rate_wait: Duration::from_millis(200),
+            allowed_hosts: AllowedHosts::default(),
         }
     }
 }
@@ -58,18 +66,6 @@ pub trait CallObserver: Send + Sync {
         outcome: &'static str,
         elapsed: Duration,
     );
-}
-
-/// The per-account client-side rate limiter, shared by every call of that account.
-pub(crate) type Limiter = DefaultDirectRateLimiter;
-
-/// A limiter for `cfg`, or `None` when limiting is off.
-pub(crate) fn limiter(cfg: &TransportConfig) -> Option<Limiter> {
-    let rate = NonZeroU32::new(cfg.rate_per_second)?;
-    let burst = NonZeroU32::new(cfg.burst).unwrap_or(rate);
-    Some(RateLimiter::direct(
-        Quota::per_second(rate).allow_burst(burst),
-    ))
 }
 
 /// One logical cloud call; sent once per attempt.
@@ -186,6 +182,10 @@ impl Transport {
 
     /// Sends `req` until it succeeds, fails for good, or runs out of attempts. `decode` turns a
     /// success reply into the caller's value; a decode failure is reported and never retried.
+    ///
+    /// Every cloud request of the process goes through here, so this is where the endpoint
+    /// allow-list is enforced: a refused URL fails before the rate limiter, signing or any
+    /// connection.
     pub(crate) async fn send<T>(
         &self,
         limiter: Option<&Limiter>,
@@ -193,20 +193,38 @@ impl Transport {
         cred: &Credential<'_>,
         decode: impl Fn(&Reply) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        self.cfg.allowed_hosts.admit(req.service, &req.url)?;
         let max_attempts = self.cfg.max_attempts.max(1);
         let mut attempt = 0;
+        // The previous attempt's error: a retry the rate limiter holds back is not made, and the
+        // call ends with what the cloud said last.
+        let mut last: Option<Error> = None;
         loop {
             attempt += 1;
-            if let Some(limiter) = limiter {
-                limiter.until_ready().await;
+            if let Some(limiter) = limiter
+                && let Err(retry_in) = limiter.acquire(self.cfg.max_rate_wait).await
+            {
+                tracing::debug!(
+                    service = req.service,
+                    operation = req.operation,
+                    attempt,
+                    retry_in_ms = retry_in.as_millis() as u64,
+                    "rate limited; not sent"
+                );
+                return Err(last.unwrap_or(Error::RateLimited {
+                    service: req.service,
+                    operation: req.operation,
+                    retry_in,
+                }));
             }
             let started = Instant::now();
             let result = match self.attempt(req, cred).await {
-                Ok(reply) if reply.status.is_success() => decode(&reply).map_err(|error| Failed {
-                    error,
-                    sent: true,
-                    retry_after: None,
-                }),
+                Ok(reply) if reply.status.is_success() => decode_json(req, &reply, &decode)
+                    .map_err(|error| Failed {
+                        error,
+                        sent: true,
+                        retry_after: None,
+                    }),
                 Ok(reply) => Err(Failed {
                     retry_after: retry_after(&reply.headers, jiff::Timestamp::now()),
                     error: api_error(req, &reply),
@@ -249,6 +267,7 @@ impl Transport {
                 service = req.service, operation = req.operation, attempt,
                 delay_ms = delay.as_millis() as u64, error = %failed.error, "retrying cloud call"
             );
+            last = Some(failed.error);
             tokio::time::sleep(delay).await;
         }
     }
@@ -351,9 +370,34 @@ fn chain(e: &reqwest::Error) -> String {
 /// Longest `X-Request-Id` kept (real ones are 32 hex digits).
 const MAX_REQUEST_ID_LEN: usize = 64;
 
-/// An error status turned into `Error::Api` with the cloud's code, message and request id.
+/// A success reply decoded by `decode`, unless its body is neither empty (204, lists) nor JSON:
+/// such an answer did not come from the cloud API, and its text is never quoted.
+fn decode_json<T>(
+    req: &Request,
+    reply: &Reply,
+    decode: impl Fn(&Reply) -> Result<T, Error>,
+) -> Result<T, Error> {
+    if !is_empty_body(&reply.body) && !is_json(&reply.body) {
+        return Err(Error::Decode {
+            service: req.service,
+            operation: req.operation,
+            message: format!(
+                "HTTP {}, {}",
+                reply.status.as_u16(),
+                describe_body(reply.header("content-type"), &reply.body)
+            ),
+        });
+    }
+    decode(reply)
+}
+
+/// An error status turned into `Error::Api` with the cloud's code, message and request id. A body
+/// that is not JSON is described (type and length), never quoted.
 pub(crate) fn api_error(req: &Request, reply: &Reply) -> Error {
     let (code, mut message) = parse_error_body(&reply.body);
+    if message.is_empty() && !is_empty_body(&reply.body) && !is_json(&reply.body) {
+        message = describe_body(reply.header("content-type"), &reply.body);
+    }
     if message.is_empty() {
         message = reply
             .status

@@ -194,6 +194,27 @@ pub(crate) fn is_empty_body(body: &[u8]) -> bool {
     body.iter().all(u8::is_ascii_whitespace)
 }
 
+/// Whether `body` is one JSON value (an empty body is not).
+pub fn is_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+}
+
+/// A body that is not JSON, described without quoting it: `text/html, 1534 bytes, not JSON`.
+/// Only the media type of `content_type` is kept, and only when it looks like one.
+pub fn describe_body(content_type: Option<&str>, body: &[u8]) -> String {
+    let media = content_type
+        .and_then(|ct| ct.split(';').next())
+        .map(str::trim)
+        .filter(|m| {
+            (1..=64).contains(&m.len())
+                && m.contains('/')
+                && m.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/+-.".contains(&b))
+        })
+        .unwrap_or("no content type");
+    format!("{media}, {} bytes, not JSON", body.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,6 +286,25 @@ mod tests {
         assert_eq!(u.add(vec![("b", 2), ("c", 2)], |r| r.0), 1);
         assert_eq!(u.add(vec![("a", 3)], |r| r.0), 0);
         assert_eq!(u.into_records(), vec![("a", 1), ("b", 1), ("c", 2)]);
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_are_described_not_quoted() {
+        let page = b"<html><body>internal</body></html>";
+        assert!(!is_json(page) && !is_json(b"") && is_json(b" {} ") && is_json(b"[1]"));
+        assert_eq!(
+            describe_body(Some("text/html; charset=utf-8"), page),
+            "text/html, 34 bytes, not JSON"
+        );
+        assert_eq!(
+            describe_body(None, b"oops"),
+            "no content type, 4 bytes, not JSON"
+        );
+        assert_eq!(
+            describe_body(Some("<script>alert(1)</script>"), b"x"),
+            "no content type, 1 bytes, not JSON",
+            "a hostile header is not echoed"
+        );
     }
 
     #[test]

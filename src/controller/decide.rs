@@ -146,7 +146,7 @@ fn transition(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
             // Keep the marker: the next reconcile looks the object up before creating again.
             s.phase = Some(Phase::Pending);
             s.message = Some(fail.message.clone());
-            retry(fail.class, f)
+            retry(&fail, f)
         }
         Observation::Progress(view) => return running::progress(s, view, f),
         Observation::NotVisible => running::not_listed(&mut s, f),
@@ -231,10 +231,10 @@ fn refused(s: &mut OperationStatus, fail: Failure, f: &Frame<'_>) -> Step {
                 Some(warning(format!("{}Failed", f.noun), fail.message)),
             )
         }
-        class => {
+        _ => {
             s.phase = Some(Phase::Pending);
-            s.message = Some(fail.message);
-            retry(class, f)
+            s.message = Some(fail.message.clone());
+            retry(&fail, f)
         }
     }
 }
@@ -242,8 +242,15 @@ fn refused(s: &mut OperationStatus, fail: Failure, f: &Frame<'_>) -> Step {
 /// A transition's Ready reason, requeue, and event (if it is news of its own).
 pub(super) type Step = (&'static str, Requeue, Option<EventNote>);
 
-pub(super) fn retry(class: ErrorClass, f: &Frame<'_>) -> Step {
-    match class {
+pub(super) fn retry(fail: &Failure, f: &Frame<'_>) -> Step {
+    match fail.class {
+        // The account's own rate limit held the call back: come back when it has a free slot,
+        // without counting a failure (nothing reached the cloud, so there is nothing to back off).
+        ErrorClass::Throttled if fail.retry_in.is_some() => (
+            reason::THROTTLED,
+            Requeue::After(fail.retry_in.unwrap_or(f.retry_after)),
+            None,
+        ),
         ErrorClass::Throttled => (reason::THROTTLED, Requeue::Retry(f.retry_after), None),
         ErrorClass::Busy => (reason::INSTANCE_BUSY, Requeue::Retry(f.retry_after), None),
         // Not doubled per resource: the account's circuit breaker backs off the cloud calls, and

@@ -62,7 +62,24 @@ pub(super) fn fail(class: ErrorClass) -> Failure {
         message: format!("{class:?} happened"),
         code: None,
         request_id: None,
+        retry_in: None,
     }
+}
+
+#[test]
+fn a_call_held_back_by_the_accounts_own_rate_limit_comes_back_when_a_slot_is_free() {
+    let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
+    let held_back = Failure {
+        retry_in: Some(Duration::from_millis(700)),
+        ..fail(ErrorClass::Throttled)
+    };
+    let d = decide(&pending, Observation::CreateRejected(held_back), &frame(1));
+    assert_eq!(ready(&d.status).1, "Throttled");
+    assert_eq!(
+        d.requeue,
+        Requeue::After(Duration::from_millis(700)),
+        "not a cloud failure: no backoff, back when the account has a slot"
+    );
 }
 
 #[test]
@@ -314,6 +331,7 @@ fn a_failure_names_its_request_id_in_the_event_never_in_status() {
         message: "dcs create_backup failed: HTTP 500 SYS.0500: internal error".into(),
         code: Some("SYS.0500".into()),
         request_id: Some(id.into()),
+        retry_in: None,
     };
     let d = decide(
         &pending,

@@ -89,6 +89,7 @@ fn throttled() -> Failure {
         message: "dcs list_backups failed: HTTP 429 APIGW.0308: slow down".into(),
         code: Some("APIGW.0308".into()),
         request_id: Some("req-7".into()),
+        retry_in: None,
     }
 }
 

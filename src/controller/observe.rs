@@ -243,7 +243,11 @@ fn waiting_for<K: Operation>(obj: &K, holder: &str) -> Observation {
 fn is_definite(e: &CloudError) -> bool {
     match e {
         CloudError::Api { status, .. } => *status < 500,
-        CloudError::Auth(_) | CloudError::Config(_) => true,
+        // Refused before anything was sent: a disallowed endpoint or the account's own rate limit.
+        CloudError::Auth(_)
+        | CloudError::Config(_)
+        | CloudError::EndpointRefused { .. }
+        | CloudError::RateLimited { .. } => true,
         CloudError::Network { .. } | CloudError::Timeout { .. } | CloudError::Decode { .. } => {
             false
         }

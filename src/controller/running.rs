@@ -135,7 +135,7 @@ pub(super) fn poll_failed(s: &mut OperationStatus, fail: &Failure, f: &Frame<'_>
     let running_for = s.started_at.as_ref().map(|t| age(t.0, f.now));
     if running_for.is_none_or(|r| r < f.timeout + f.timeout_grace) {
         s.message = Some(fail.message.clone());
-        return retry(fail.class, f);
+        return retry(fail, f);
     }
     let msg = format!(
         "timed out after {}s (and a grace period of {}s); the last poll failed: {}",

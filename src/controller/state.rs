@@ -68,6 +68,9 @@ pub struct Failure {
     pub code: Option<String>,
     /// The `X-Request-Id` of the failed call, for events and logs (support tickets), never status.
     pub request_id: Option<String>,
+    /// Set when the call was never sent because the account's own request rate was used up: when
+    /// the account has a free slot again. Not a failure of the cloud, so it is not backed off.
+    pub retry_in: Option<Duration>,
 }
 
 impl Failure {
@@ -78,6 +81,7 @@ impl Failure {
             message: e.summary(),
             code: e.code().map(str::to_string),
             request_id: e.request_id().map(str::to_string),
+            retry_in: e.retry_in(),
         }
     }
 }

@@ -16,7 +16,7 @@ use super::schedule_rules::*;
 use super::template::Template;
 use super::{
     BackupResource, DcsBackup, DcsBackupSpec, DdsBackup, DdsBackupSpec, DeletionPolicy,
-    LocalObjectRef, TaurusDbBackup, TaurusDbBackupSpec,
+    TaurusDbBackup, TaurusDbBackupSpec,
 };
 
 /// Label on every child: the name of the schedule that made it.
@@ -159,7 +159,7 @@ pub struct BackupScheduleStatus {
     pub last_skipped_time: Option<Time>,
     /// This schedule's backups that are not final yet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub active: Vec<LocalObjectRef>,
+    pub active: Vec<ActiveChild>,
     /// `Succeeded` backups of this schedule that exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept_succeeded: Option<i32>,
@@ -345,4 +345,12 @@ fn retention_checks(checks: &mut Checks, r: &Retention) {
             MAX_AGE_RANGE_MSG,
         );
     }
+}
+
+/// A backup of this schedule that is not final yet (written by the operator only, so it carries no
+/// validation rule: a CEL rule per item of an unbounded list exceeds the API server's cost budget).
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Eq)]
+pub struct ActiveChild {
+    /// Name of the backup resource in the schedule's namespace.
+    pub name: String,
 }

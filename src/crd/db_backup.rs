@@ -5,7 +5,9 @@
 macro_rules! db_backup_kind {
     (
         kind: $kind:ident, spec: $spec:ident, kind_str: $kind_str:tt, short: $short:tt, label: $label:tt,
-        crd_doc: $crd_doc:tt, spec_doc: $spec_doc:tt, instance_doc: $instance_doc:tt, name_doc: $name_doc:tt
+        crd_doc: $crd_doc:tt, spec_doc: $spec_doc:tt, instance_doc: $instance_doc:tt, name_doc: $name_doc:tt,
+        description_doc: $description_doc:tt, description_rule: $description_rule:ident,
+        description_msg: $description_msg:ident, description_forbidden: $description_forbidden:ident
     ) => {
         #[doc = $spec_doc]
         // Repeated `printcolumn(type_ = "string", ..)` entries are distinct columns, not duplicates.
@@ -68,10 +70,10 @@ macro_rules! db_backup_kind {
             #[schemars(length(max = 64))]
             #[x_kube(validation = Rule::new(BACKUP_NAME_RULE).message(BACKUP_NAME_MSG))]
             pub backup_name: Option<String>,
-            /// Description stored with the backup: at most 200 characters (the operator appends a marker; the cloud allows 256), none of `> ! < " & ' =`.
+            #[doc = $description_doc]
             #[serde(default, skip_serializing_if = "Option::is_none")]
             #[schemars(length(max = 200))]
-            #[x_kube(validation = Rule::new(DESCRIPTION_RULE).message(DESCRIPTION_MSG))]
+            #[x_kube(validation = Rule::new($description_rule).message($description_msg))]
             pub description: Option<String>,
         }
 
@@ -125,7 +127,12 @@ macro_rules! db_backup_kind {
                 let spec = &self.spec;
                 let mut checks = Checks::default();
                 checks.common(&spec.instance_id, self.credentials_secret(), self.timeout());
-                checks.db_backup(spec.backup_name.as_deref(), spec.description.as_deref());
+                checks.db_backup(
+                    spec.backup_name.as_deref(),
+                    spec.description.as_deref(),
+                    $description_forbidden,
+                    $description_msg,
+                );
                 checks.finish()
             }
         }

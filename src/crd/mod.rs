@@ -21,7 +21,7 @@ use std::{io, path::Path};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-pub use backup_schedule::{BackupSchedule, BackupScheduleSpec, BackupScheduleStatus};
+pub use backup_schedule::{ActiveChild, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus};
 pub use common::{DeletionPolicy, LocalObjectRef, NotListed, OperationStatus, Phase, SecretRef};
 pub use dcs_backup::{DcsBackup, DcsBackupFormat, DcsBackupSpec};
 pub use dcs_restore::{DcsRestore, DcsRestoreSpec};

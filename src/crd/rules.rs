@@ -57,6 +57,15 @@ pub const DESCRIPTION_FORBIDDEN: &[char] = &['>', '!', '<', '"', '&', '\'', '=']
 pub const DESCRIPTION_RULE: &str = r#"!self.matches('[>!<"&\'=]')"#;
 /// Message of [`DESCRIPTION_RULE`].
 pub const DESCRIPTION_MSG: &str = r#"must not contain any of the characters > ! < " & ' ="#;
+
+/// TaurusDB descriptions also may not contain carriage returns (cloud-apis.md A.4). A line feed
+/// is refused too: "carriage return" in the docs is the Enter key, and YAML block text carries `\n`.
+pub const TAURUS_DESCRIPTION_FORBIDDEN: &[char] = &['>', '!', '<', '"', '&', '\'', '=', '\r', '\n'];
+/// CEL twin of [`TAURUS_DESCRIPTION_FORBIDDEN`] (CEL turns `\r` and `\n` into the characters).
+pub const TAURUS_DESCRIPTION_RULE: &str = r#"!self.matches('[>!<"&\'=\r\n]')"#;
+/// Message of [`TAURUS_DESCRIPTION_RULE`].
+pub const TAURUS_DESCRIPTION_MSG: &str =
+    r#"must not contain any of the characters > ! < " & ' = or a line break"#;
 /// Schema `maxLength` of `description`: the cloud takes 256, and the operator appends a
 /// 37-character marker (` k8s:<uid>`) that ties the backup to its resource.
 pub const DESCRIPTION_MAX_LEN: usize = 200;
@@ -109,17 +118,25 @@ impl Checks {
         }
     }
 
-    /// The `backupName` and `description` checks of DdsBackup and TaurusDbBackup.
-    pub fn db_backup(&mut self, backup_name: Option<&str>, description: Option<&str>) {
+    /// The `backupName` and `description` checks of DdsBackup and TaurusDbBackup; `forbidden`
+    /// and `message` are the kind's description rule ([`DESCRIPTION_FORBIDDEN`] or
+    /// [`TAURUS_DESCRIPTION_FORBIDDEN`]).
+    pub fn db_backup(
+        &mut self,
+        backup_name: Option<&str>,
+        description: Option<&str>,
+        forbidden: &[char],
+        message: &str,
+    ) {
         if let Some(name) = backup_name {
             self.require(is_backup_name(name), "spec.backupName", BACKUP_NAME_MSG);
         }
         if let Some(description) = description {
             self.max_len(description, DESCRIPTION_MAX_LEN, "spec.description");
             self.require(
-                is_description(description),
+                !description.contains(forbidden),
                 "spec.description",
-                DESCRIPTION_MSG,
+                message,
             );
         }
     }
@@ -214,6 +231,11 @@ pub fn is_description(value: &str) -> bool {
     !value.contains(DESCRIPTION_FORBIDDEN)
 }
 
+/// [`TAURUS_DESCRIPTION_RULE`] in Rust.
+pub fn is_taurus_description(value: &str) -> bool {
+    !value.contains(TAURUS_DESCRIPTION_FORBIDDEN)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +309,14 @@ mod tests {
         for c in DESCRIPTION_FORBIDDEN {
             assert!(!is_description(&format!("x{c}y")), "{c}");
         }
+        assert!(
+            is_description("line\r\nbreak"),
+            "DDS documents no line-break rule"
+        );
+        for c in TAURUS_DESCRIPTION_FORBIDDEN {
+            assert!(!is_taurus_description(&format!("x{c}y")), "{c:?}");
+        }
+        assert!(is_taurus_description("tab\tand é"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hwcloud_backup_operator::cloud::account::{Account, DcsApiVersion};
+use hwcloud_backup_operator::cloud::allow::AllowedHosts;
 use hwcloud_backup_operator::cloud::client::{CloudClient, CloudClients};
 use hwcloud_backup_operator::cloud::transport::TransportConfig;
 use hwcloud_backup_operator::cloud::types::{OpState, OpView};
@@ -29,6 +30,8 @@ pub fn cfg() -> TransportConfig {
         max_backoff: Duration::from_millis(200),
         rate_per_second: 500,
         burst: 500,
+        max_rate_wait: Duration::from_millis(200),
+        allowed_hosts: AllowedHosts::new(vec!["127.0.0.1".parse().unwrap()]),
     }
 }
 

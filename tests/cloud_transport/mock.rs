@@ -9,6 +9,7 @@ use axum::response::Response;
 use hwcloud_backup_operator::cloud::account::{
     Account, CloudKind, Credentials, DcsApiVersion, EndpointOverrides,
 };
+use hwcloud_backup_operator::cloud::allow::AllowedHosts;
 use hwcloud_backup_operator::cloud::client::CloudClients;
 use hwcloud_backup_operator::cloud::signer::{
     SigningInput, parse_authorization, payload_hash, verify,
@@ -176,6 +177,8 @@ pub fn cfg() -> TransportConfig {
         max_backoff: Duration::from_secs(2),
         rate_per_second: 1000,
         burst: 1000,
+        max_rate_wait: Duration::from_millis(200),
+        allowed_hosts: AllowedHosts::new(vec!["127.0.0.1".parse().unwrap()]),
     }
 }
 

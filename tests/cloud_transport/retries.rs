@@ -206,3 +206,49 @@ async fn the_rate_limiter_spaces_calls_of_one_account() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_rate_limited_call_fails_at_once_and_a_retry_never_waits_for_the_limiter() {
+    let (base, seen) =
+        serve(|_, _| r(500, r#"{"error_code":"DCS.5000","error_msg":"boom"}"#)).await;
+    let (clients, calls) = clients(TransportConfig {
+        rate_per_second: 1,
+        burst: 1,
+        max_rate_wait: Duration::from_millis(100),
+        ..cfg()
+    });
+    let client = clients.client(&aksk(&base, Some("p1")));
+    // The first attempt takes the only slot; its retry would wait ~1 s, so it is not made and
+    // the call ends with the cloud's answer.
+    let started = Instant::now();
+    let e = client.dcs().list_backups("i").await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(e.to_string().contains("DCS.5000"), "{e}");
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    // The next call gets no slot either: not sent, Throttled, with the limiter's wait.
+    let started = Instant::now();
+    let e = client.dcs().list_backups("i").await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(e.class(), ErrorClass::Throttled);
+    assert_eq!(e.reason(), "RateLimited");
+    let wait = e.retry_in().expect("suggests a wait");
+    assert!(
+        wait > Duration::from_millis(500) && wait <= Duration::from_secs(1),
+        "{wait:?}"
+    );
+    assert!(e.to_string().contains("--cloud-rate-per-second"), "{e}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "nothing sent");
+    assert_eq!(
+        calls.outcomes(),
+        ["Retryable"],
+        "only sent requests are counted"
+    );
+}

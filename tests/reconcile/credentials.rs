@@ -2,6 +2,8 @@
 //! then backed off (the cloud locks keys after repeated bad signatures), and a Secret is only ever
 //! read from the resource's own namespace.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hwcloud_backup_operator::crd::Phase;
@@ -129,4 +131,70 @@ async fn a_region_without_a_project_waits_for_a_fixed_secret<K: Kind>() {
     h.put_secret("bad-region", h.secret_data());
     h.drive::<K>(&path, 50).await;
     assert_eq!(h.status(&path).phase, Some(Phase::Succeeded));
+}
+
+/// An internal HTTP service that answers every request with an HTML page, counting connections.
+async fn internal_service() -> (u16, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 8192];
+                let _ = socket.read(&mut buf).await;
+                let page = "<html><body>internal admin console: db-password=hunter2</body></html>";
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}",
+                    page.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (port, count)
+}
+
+each_kind!(a_secret_pointing_at_an_internal_service_waits_and_sends_nothing);
+/// The reported SSRF: a Secret's endpoints name an internal HTTP service. The resource waits as
+/// CredentialsError with a message naming the host and the flag, no connection is ever made, and
+/// nothing of the service's answer reaches status or events.
+async fn a_secret_pointing_at_an_internal_service_waits_and_sends_nothing<K: Kind>() {
+    let h = Harness::new().await;
+    let (port, connections) = internal_service().await;
+    let internal = format!("http://localhost:{port}");
+    let spec = with_secret(K::spec(&h, K::INSTANCE).await, "ssrf");
+    let mut data = h.secret_data();
+    for key in [
+        "iamEndpoint",
+        "dcsEndpoint",
+        "ddsEndpoint",
+        "taurusEndpoint",
+    ] {
+        data[key] = json!(internal);
+    }
+    h.put_secret("ssrf", data);
+    let path = h.create(K::KIND, K::PLURAL, "ssrf", spec);
+    for _ in 0..2 {
+        let next = h.step::<K>(&path).await;
+        assert!(next.is_some_and(|n| n >= BACKED_OFF), "{next:?}");
+        let st = h.status(&path);
+        assert_state(&st, Phase::Pending, "CredentialsError");
+        let message = st.message.clone().unwrap_or_default();
+        assert!(
+            message.contains("localhost") && message.contains("--allowed-endpoint-hosts"),
+            "{message}"
+        );
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 0, "no request sent");
+    for text in h.api.calls().iter().map(|c| c.body.to_string()) {
+        assert!(
+            !text.contains("admin console") && !text.contains("<html"),
+            "{text}"
+        );
+    }
+    assert_eq!(events_for(&h, "ssrf"), vec!["CredentialsError"]);
 }

@@ -57,3 +57,4 @@ mod outcome;
 mod poll_failures;
 mod restore;
 mod size;
+mod throttle;

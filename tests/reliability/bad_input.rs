@@ -69,6 +69,15 @@ fn big(c: char, n: usize) -> String {
     std::iter::repeat_n(c, n).collect()
 }
 
+/// A 1534-byte HTML page, such as an internal service or a proxy answers with.
+fn html_page() -> String {
+    let page = format!("<html><body><h1>{INTERNAL}</h1>");
+    format!("{page}{}</body></html>", big('x', 1534 - page.len() - 14))
+}
+
+/// Text of [`html_page`] that must never reach status, events or logs.
+const INTERNAL: &str = "Internal admin console";
+
 fn dcs_list(records: Value) -> Answer {
     Answer::json(json!({"total_num": 1, "backup_record_response": records}))
 }
@@ -98,7 +107,14 @@ fn cases() -> Vec<Case> {
             .says(&["InProgress"], "undocumented status"),
         case("string for a list", Kind::DcsBackup, DCS_LIST_BACKUPS, Answer::json(json!({"backup_record_response": big('Z', 1 << 20)}))),
         case("number out of range", Kind::DcsBackup, DCS_LIST_BACKUPS, Answer::ok(r#"{"total_num": 1e999, "backup_record_response": []}"#)),
-        case("HTML", Kind::DcsBackup, DCS_LIST_BACKUPS, Answer::ok("<html>maintenance</html>")).says(&["CloudError"], "not a JSON object"),
+        case("HTML", Kind::DcsBackup, DCS_LIST_BACKUPS, Answer::ok("<html>maintenance</html>"))
+            .says(&["CloudError"], "HTTP 200, application/json, 24 bytes, not JSON"),
+        case("HTML error page", Kind::DcsBackup, DCS_CREATE_BACKUP,
+            Answer::status(502, html_page()).with_header("content-type", "text/html"))
+            .says(&["CloudError"], "HTTP 502: text/html, 1534 bytes, not JSON"),
+        case("HTML page for a job", Kind::Dds, GET_JOB,
+            Answer::ok(html_page()).with_header("content-type", "text/html; charset=utf-8"))
+            .says(&["CloudError"], "HTTP 200, text/html, 1534 bytes, not JSON"),
         case("cut body", Kind::DcsBackup, DCS_LIST_BACKUPS, Answer::CutBody(Bytes::from_static(b"{\"total_num\": 1, \"backup_rec")))
             .says(&["CloudError"], "list_backups: network error"),
         case("huge status", Kind::DcsBackup, DCS_LIST_BACKUPS, dcs_list(json!([{"backup_id": BACKUP_ID, "status": big('S', 100_000)}])))
@@ -202,6 +218,16 @@ async fn hostile_answers_never_panic_and_leave_a_clear_bounded_reason() {
             if size > MAX_STATUS_BYTES {
                 problems.push(format!("{label}: a {size}-byte status"));
             }
+            if st
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("<html") || m.contains(INTERNAL))
+            {
+                problems.push(format!(
+                    "{label}: a page quoted in status: {:?}",
+                    st.message
+                ));
+            }
             if says != "completed" && st.phase == Some(Phase::Succeeded) {
                 problems.push(format!("{label}: succeeded on a hostile answer"));
             }
@@ -218,6 +244,9 @@ async fn hostile_answers_never_panic_and_leave_a_clear_bounded_reason() {
     }
     for ev in api.events() {
         let note = ev["note"].as_str().unwrap_or_default();
+        if note.contains("<html") || note.contains(INTERNAL) {
+            problems.push(format!("a page quoted in an event: {note}"));
+        }
         if note.len() > MAX_NOTE_BYTES {
             let start: String = note.chars().take(150).collect();
             problems.push(format!("a {}-byte event note: {start}...", note.len()));

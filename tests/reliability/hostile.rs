@@ -181,9 +181,13 @@ async fn answer(State(script): State<Script>, req: Request) -> Response {
             headers,
             body,
         } => {
-            let mut b = Response::builder()
-                .status(status)
-                .header("content-type", "application/json");
+            let mut b = Response::builder().status(status);
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                b = b.header("content-type", "application/json");
+            }
             for (k, v) in headers {
                 b = b.header(k, v);
             }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hwcloud_backup_operator::cloud::allow::AllowedHosts;
 use hwcloud_backup_operator::cloud::client::CloudClients;
 use hwcloud_backup_operator::cloud::transport::TransportConfig;
 use hwcloud_backup_operator::controller::context::{Context, Settings};
@@ -50,6 +51,8 @@ pub fn fast_transport() -> TransportConfig {
         base_backoff: Duration::from_millis(20),
         max_backoff: Duration::from_millis(200),
         rate_per_second: 0,
+        // The simulator runs on loopback; loopback is allowed only when listed.
+        allowed_hosts: AllowedHosts::new(vec!["127.0.0.1".parse().expect("valid pattern")]),
         ..TransportConfig::default()
     }
 }

@@ -9,7 +9,7 @@ use super::planner::{Action, Plan, SkipReason};
 use super::retention::Verdict;
 use crate::controller::decide::EventNote;
 use crate::crd::cron::CronSchedule;
-use crate::crd::{BackupScheduleStatus, LocalObjectRef};
+use crate::crd::{ActiveChild, BackupScheduleStatus};
 
 /// Condition types.
 pub const READY: &str = "Ready";
@@ -108,7 +108,7 @@ pub fn next(i: &Inputs<'_>) -> BackupScheduleStatus {
     active.sort();
     s.active = active
         .into_iter()
-        .map(|name| LocalObjectRef { name })
+        .map(|name| ActiveChild { name })
         .collect();
     s.kept_succeeded = Some(count(i.verdict.kept_succeeded));
     s.kept_failed = Some(count(i.verdict.kept_failed));
