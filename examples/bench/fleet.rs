@@ -11,11 +11,11 @@
 use std::time::Duration;
 
 use hwcloud_backup_operator::sim::{SimConfig, SimHandle, Simulator};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::fake_api::object_path;
 use crate::fake_http::{Served, serve};
-use crate::harness::{Harness, SECRET, fast_settings};
+use crate::harness::{Harness, SECRET, fast_settings, secret_for};
 use crate::served::{self, API_VERSION, KINDS};
 
 /// Namespaces the resources are spread over, each with both Secrets.
@@ -50,16 +50,6 @@ fn sim_config() -> SimConfig {
     }
 }
 
-/// The credentials Secret's data for `sim`'s AK/SK account.
-fn secret_of(sim: &SimHandle) -> Value {
-    let (a, cfg) = (sim.account(), sim.config());
-    json!({
-        "accessKey": cfg.access_key, "secretKey": cfg.secret_key, "region": a.region,
-        "iamEndpoint": a.endpoints.iam, "dcsEndpoint": a.endpoints.dcs,
-        "ddsEndpoint": a.endpoints.dds, "taurusEndpoint": a.endpoints.taurus,
-    })
-}
-
 /// Builds the world of `n` resources and serves its API server.
 pub async fn fleet(n: usize) -> Fleet {
     let h = Harness::with(sim_config(), fast_settings()).await;
@@ -67,7 +57,7 @@ pub async fn fleet(n: usize) -> Fleet {
     h.api.log_reads(false);
     for i in 0..NAMESPACES {
         h.put_secret_in(&namespace(i), SECRET, h.secret_data());
-        h.put_secret_in(&namespace(i), FRESH_SECRET, secret_of(&fresh));
+        h.put_secret_in(&namespace(i), FRESH_SECRET, secret_for(&fresh));
     }
     let groups = n / FRESH_EVERY;
     let finals = n - groups * 4;

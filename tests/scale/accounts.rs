@@ -4,24 +4,14 @@ use std::time::{Duration, Instant};
 
 use hwcloud_backup_operator::crd::Phase;
 use hwcloud_backup_operator::sim::{Faults, SimConfig, SimHandle, Simulator};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::harness::Harness;
+use crate::harness::{Harness, secret_for};
 
 /// Accounts with one resource each, besides the slow and the throttled one.
 const QUIET: usize = 38;
 /// Resources of the slow or throttled account: more than the controller's reconcile slots.
 const BUSY: usize = 12;
-
-/// Secret data for `sim`'s AK/SK account (each simulator is its own account: its own endpoints).
-fn secret_of(sim: &SimHandle) -> Value {
-    let (a, cfg) = (sim.account(), sim.config());
-    json!({
-        "accessKey": cfg.access_key, "secretKey": cfg.secret_key, "region": a.region,
-        "iamEndpoint": a.endpoints.iam, "dcsEndpoint": a.endpoints.dcs,
-        "ddsEndpoint": a.endpoints.dds, "taurusEndpoint": a.endpoints.taurus,
-    })
-}
 
 async fn account(h: &Harness, ns: &str, faults: Faults) -> SimHandle {
     let sim = Simulator::start(SimConfig {
@@ -31,7 +21,7 @@ async fn account(h: &Harness, ns: &str, faults: Faults) -> SimHandle {
     .await
     .expect("simulator");
     sim.set_faults(faults);
-    h.put_secret_in(ns, "hwcloud-credentials", secret_of(&sim));
+    h.put_secret_in(ns, "hwcloud-credentials", secret_for(&sim));
     sim
 }
 
