@@ -146,7 +146,7 @@ pub(crate) fn create(
 }
 
 /// Backup ids carry the service's suffix, as real ones do (`...br02`, `...br07`).
-pub(crate) fn backup_id(service: DbService) -> String {
+fn backup_id(service: DbService) -> String {
     let suffix = match service {
         DbService::Dds => "br02",
         DbService::Taurus => "br07",

@@ -36,7 +36,6 @@ mod faults;
 mod iam;
 mod reply;
 mod seed;
-pub use seed::SeedService;
 mod server;
 mod state;
 mod taurus;
