@@ -248,7 +248,7 @@ fn columns_and_defaults() {
         ("TimeZone", ".spec.timeZone", "string"),
         ("Suspend", ".spec.suspend", "boolean"),
         ("Last", ".status.lastScheduleTime", "date"),
-        ("Next", ".status.nextScheduleTime", "date"),
+        ("Next", ".status.nextScheduleTime", "string"),
         ("Age", ".metadata.creationTimestamp", "date"),
     ]
     .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));

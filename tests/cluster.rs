@@ -8,6 +8,8 @@
 
 #[path = "cluster/env.rs"]
 mod env;
+#[path = "cluster/schedule.rs"]
+mod schedule;
 
 use env::{Controllers, Env, MANAGER};
 use hwcloud_backup_operator::controller::context::FINALIZER;
@@ -138,7 +140,10 @@ async fn succeeded<K: BackupResource>(env: &Env, name: &str, plural: &str, id_co
     assert!(id.is_some(), "{name}: no {id_column} in {st:?}");
     let row = env.table_row(plural, name).await;
     let columns: Vec<&str> = row.keys().map(String::as_str).collect();
-    let mut want = vec!["Age", "Instance", "Name", "Phase", "Size", id_column];
+    // The Table API returns the `-o wide` columns too (Bytes has priority 1).
+    let mut want = vec![
+        "Age", "Bytes", "Instance", "Name", "Phase", "Size", id_column,
+    ];
     want.sort_unstable();
     assert_eq!(columns, want, "{row:?}");
     assert_eq!(row["Name"], json!(name));
@@ -146,7 +151,8 @@ async fn succeeded<K: BackupResource>(env: &Env, name: &str, plural: &str, id_co
     assert_eq!(row["Instance"], json!(obj.instance_id()));
     assert_eq!(row[id_column], json!(id));
     // A missing value prints as an empty cell (null), e.g. a restore, which has no size.
-    assert_eq!(row["Size"], json!(st.size_bytes), "{row:?}");
+    assert_eq!(row["Size"], json!(st.size), "{row:?}");
+    assert_eq!(row["Bytes"], json!(st.size_bytes), "{row:?}");
     obj
 }
 
