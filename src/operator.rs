@@ -125,6 +125,7 @@ pub fn run_options(args: &RunArgs) -> RunOptions {
             .map(str::to_string)
             .collect(),
         concurrency: args.concurrency,
+        strip: true,
         label_selector: args.watch_label_selector.clone(),
     }
 }

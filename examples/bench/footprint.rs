@@ -1,213 +1,240 @@
-//! Scenario 3a: resident memory of what the operator keeps per tracked resource.
+//! Scenario 3a: resident memory of the operator with N resources, through the real controllers.
 //!
-//! Each size runs in a fresh child process (so memory freed by an earlier step cannot hide growth).
-//! The child builds a context and warms it up with one backup per kind against the simulator (HTTP
-//! clients, project lookup, token), then reads VmRSS before and after each step:
-//! - the controller store: N objects per kind held as `Vec<Arc<K>>`, deserialised from JSON as the
-//!   API server serves them after `kubectl apply` and the operator's status writes (a Succeeded
-//!   status, the `last-applied-configuration` annotation, two managedFields entries), and once more
-//!   for DcsBackup without managedFields and that annotation;
-//! - the operator's own state: a learned duration per (kind, instance) for N instances, N instance
-//!   claims, and coalesced DCS list results of N/10 instances with 10 records each.
-//!
-//! Not included: kube-runtime's scheduler and runner entries (a few words per object), the watch
-//! connections' buffers, and the simulator and fake API server (in this process, but unchanged
-//! between the readings).
+//! For each size, the benchmark builds a world of N resources of the four kinds (see `fleet`) in
+//! the in-memory API server, serves it over HTTP, and starts the operator in a child process of its
+//! own (`child`: context, controllers, `/metrics`, `/readyz`, leader election off), once caching
+//! whole objects and once caching them stripped. It measures:
+//! - the time from the API server's answer to the initial LISTs to `/readyz` answering 200;
+//! - once every resource was reconciled (the `reconcile_total` counters) and the new ones have
+//!   succeeded, plus 3 s: the child's `VmRSS` and its peak (`VmHWM`) from `/proc`;
+//! - cloud calls and status writes caused by the finished resources (a restart must make none);
+//! - the per-resource maps the child reports (claims, remembered statuses, journal, list cache).
 
-use std::process::Command;
-use std::sync::Arc;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hwcloud_backup_operator::cloud::dcs::DcsBackupRecord;
-use hwcloud_backup_operator::crd::{DcsBackup, DcsRestore, DdsBackup, TaurusDbBackup};
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use hwcloud_backup_operator::crd::Phase;
 
-use crate::report::{Table, rss_kib};
-use crate::runtime::{Mode, New, drive_all};
-use crate::world::{Kind, Timing, world};
+use crate::fleet::{Fleet, fleet};
+use crate::report::Table;
 
-/// Runs one child per size and prints their rows as one table.
-pub fn run(sizes: &[usize]) {
-    let mut t = Table::new(
-        "Resident memory (VmRSS delta; each size in a fresh process)",
-        &["N", "what", "delta KiB", "KiB per 1,000"],
-    );
-    let exe = std::env::current_exe().expect("own path");
-    for n in sizes {
-        let out = Command::new(&exe)
-            .args(["__footprint", &n.to_string()])
-            .output()
-            .expect("child runs");
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            if let Some(row) = line.strip_prefix("ROW|") {
-                t.row(row.split('|').map(String::from).collect());
-            }
+/// The collections whose initial LIST readiness waits for.
+const LISTS: [&str; 4] = ["dcsbackups", "dcsrestores", "ddsbackups", "taurusdbbackups"];
+
+/// One measured run.
+struct Row {
+    n: usize,
+    trim: bool,
+    rss_kib: u64,
+    peak_kib: u64,
+    ready_after: Option<Duration>,
+    final_cloud_calls: usize,
+    final_status_writes: usize,
+    state: String,
+}
+
+/// Measures every size with whole and with stripped objects, and prints the table.
+pub async fn run(sizes: &[usize]) {
+    let mut rows = Vec::new();
+    for &n in sizes {
+        for trim in [false, true] {
+            let row = measure(n, trim).await;
+            eprintln!("  footprint N={n} {}: {} MiB", mode(trim), mib(row.rss_kib));
+            rows.push(row);
         }
-        if !out.status.success() {
-            eprintln!(
-                "footprint child for {n} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
+    }
+    print(&rows);
+}
+
+fn mode(trim: bool) -> &'static str {
+    if trim { "stripped" } else { "whole" }
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1}", kib as f64 / 1024.0)
+}
+
+fn print(rows: &[Row]) {
+    let mut t = Table::new(
+        "Operator process memory with N resources (fresh process per row; RSS once all were reconciled)",
+        &[
+            "N",
+            "cache",
+            "RSS MiB",
+            "peak MiB",
+            "ready after LIST (ms)",
+            "cloud calls (finished)",
+            "status writes (finished)",
+            "per-resource maps",
+        ],
+    );
+    for r in rows {
+        t.row(vec![
+            r.n.to_string(),
+            mode(r.trim).into(),
+            mib(r.rss_kib),
+            mib(r.peak_kib),
+            r.ready_after
+                .map_or("-".into(), |d| d.as_millis().to_string()),
+            r.final_cloud_calls.to_string(),
+            r.final_status_writes.to_string(),
+            r.state.clone(),
+        ]);
+    }
+    t.print();
+    // Growth per 1,000 between consecutive sizes of the same mode.
+    for trim in [false, true] {
+        let of_mode: Vec<&Row> = rows.iter().filter(|r| r.trim == trim).collect();
+        for pair in of_mode.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let per =
+                (b.rss_kib as f64 - a.rss_kib as f64) / 1024.0 * 1000.0 / (b.n - a.n).max(1) as f64;
+            println!(
+                "{}: {:.2} MiB per further 1,000 from {} to {}",
+                mode(trim),
+                per,
+                a.n,
+                b.n
             );
         }
     }
-    t.print();
 }
 
-/// The child: measures one size and prints `ROW|...` lines.
-pub async fn child(n: usize) {
-    let h = world(Timing {
-        backup: Duration::from_millis(200),
-    })
-    .await;
-    for k in Kind::ALL {
-        let new = New {
-            kind: k.name(),
-            plural: k.plural(),
-            name: "warm-up".into(),
-            spec: k.spec(&k.instance(0)),
-            at: Instant::now(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        match k {
-            Kind::Dcs => drive_all::<DcsBackup>(&h, vec![new], Mode::Requeue, deadline).await,
-            Kind::Dds => drive_all::<DdsBackup>(&h, vec![new], Mode::Requeue, deadline).await,
-        };
-    }
-    let mut last = rss_kib();
-    let mut report = |what: &str, count: usize| {
-        let now = rss_kib();
-        let delta = now.saturating_sub(last);
-        println!(
-            "ROW|{n}|{what}|{delta}|{:.0}",
-            delta as f64 * 1000.0 / count.max(1) as f64
-        );
-        last = now;
-    };
-    let dcs: Vec<Arc<DcsBackup>> = objects(n, "DcsBackup", "dcsbackups", true);
-    report("store: DcsBackup", n);
-    let restores: Vec<Arc<DcsRestore>> = objects(n, "DcsRestore", "dcsrestores", true);
-    report("store: DcsRestore", n);
-    let dds: Vec<Arc<DdsBackup>> = objects(n, "DdsBackup", "ddsbackups", true);
-    report("store: DdsBackup", n);
-    let taurus: Vec<Arc<TaurusDbBackup>> = objects(n, "TaurusDbBackup", "taurusdbbackups", true);
-    report("store: TaurusDbBackup", n);
-    let bare: Vec<Arc<DcsBackup>> = objects(n, "DcsBackup", "dcsbackups", false);
-    report("store: DcsBackup without managedFields", n);
-    for i in 0..n {
-        let took = Duration::from_millis(120_000 + i as u64);
-        h.ctx.scheduler.record("dcsbackup", &instance(i), took);
-    }
-    report("scheduler: learned durations", n);
-    for i in 0..n {
-        let owner = format!("DcsBackup/team-a/nightly-{i:06}");
-        let _ = h.ctx.locks.try_claim(&instance(i), &owner);
-    }
-    report("instance claims", n);
-    for i in 0..n / 10 {
-        let records: Vec<DcsBackupRecord> = (0..10).map(|j| record(i, j)).collect();
-        let key = (0x5eed_u64, instance(i));
-        let _ = h
-            .ctx
-            .dcs_backups
-            .get_or_fetch(&key, None, || async { Ok::<_, ()>(records) })
-            .await;
-    }
-    report("DCS list cache (records)", n);
-    std::hint::black_box((dcs, restores, dds, taurus, bare));
+/// The child's output: its HTTP port, then its latest STATE line.
+#[derive(Default)]
+struct Heard {
+    port: Option<u16>,
+    state: String,
 }
 
-fn instance(i: usize) -> String {
-    format!("3d7a1c0e-5b8f-4d2a-9c61-{i:012}")
-}
-
-fn record(i: usize, j: usize) -> DcsBackupRecord {
-    DcsBackupRecord {
-        backup_id: format!("9a0e1b2c-3d4e-4f60-8a7b-{:012}", i * 10 + j),
-        instance_id: Some(instance(i)),
-        status: "succeed".into(),
-        progress: Some(100.0),
-        size_bytes: Some(5 << 20),
-        remark: Some(format!("nightly backup [k8s:0d9c5f3e11114a2b9c3d{i:012}]")),
-        error_code: None,
-        created_at: Some("2026-01-02T03:04:05Z".into()),
-        updated_at: Some("2026-01-02T03:06:07Z".into()),
-    }
-}
-
-/// N objects deserialised from what the API server would serve for them.
-fn objects<K: DeserializeOwned>(n: usize, kind: &str, plural: &str, served: bool) -> Vec<Arc<K>> {
-    (0..n)
-        .map(|i| {
-            let v = object_json(kind, plural, i, served);
-            Arc::new(serde_json::from_value(v).expect("object deserialises"))
-        })
-        .collect()
-}
-
-fn object_json(kind: &str, plural: &str, i: usize, served: bool) -> Value {
-    let name = format!("nightly-{}-{i:06}", plural.trim_end_matches('s'));
-    let (spec, status) = spec_and_status(kind, i);
-    let api_version = "backup.hwcloud.dev/v1alpha1";
-    let mut meta = json!({
-        "name": name, "namespace": "team-a",
-        "uid": format!("0d9c5f3e-1111-4a2b-9c3d-{i:012}"),
-        "resourceVersion": (1_000_000 + i).to_string(), "generation": 1,
-        "creationTimestamp": "2026-01-02T03:00:00Z",
-        "labels": {"app.kubernetes.io/part-of": "orders", "backup.hwcloud.dev/schedule": "nightly"},
-    });
-    if served {
-        let applied = json!({"apiVersion": api_version, "kind": kind,
-            "metadata": {"name": name, "namespace": "team-a"}, "spec": spec});
-        meta["annotations"] =
-            json!({"kubectl.kubernetes.io/last-applied-configuration": applied.to_string()});
-        let spec_fields: serde_json::Map<String, Value> = spec
-            .as_object()
-            .map(|m| m.keys().map(|k| (format!("f:{k}"), json!({}))).collect())
-            .unwrap_or_default();
-        let status_fields: serde_json::Map<String, Value> = status
-            .as_object()
-            .map(|m| m.keys().map(|k| (format!("f:{k}"), json!({}))).collect())
-            .unwrap_or_default();
-        meta["managedFields"] = json!([
-            {"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": api_version,
-             "time": "2026-01-02T03:00:00Z", "fieldsType": "FieldsV1",
-             "fieldsV1": {"f:metadata": {"f:annotations": {".": {},
-                 "f:kubectl.kubernetes.io/last-applied-configuration": {}},
-                 "f:labels": {".": {}, "f:app.kubernetes.io/part-of": {}, "f:backup.hwcloud.dev/schedule": {}}},
-                 "f:spec": spec_fields}},
-            {"manager": "hwcloud-backup-operator", "operation": "Apply", "apiVersion": api_version,
-             "time": "2026-01-02T03:02:07Z", "fieldsType": "FieldsV1", "subresource": "status",
-             "fieldsV1": {"f:status": status_fields}},
-        ]);
-    }
-    json!({"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec, "status": status})
-}
-
-fn spec_and_status(kind: &str, i: usize) -> (Value, Value) {
-    let backup_id = format!("9a0e1b2c-3d4e-4f60-8a7b-{i:012}");
-    let ready = json!([{"type": "Ready", "status": "True", "reason": "Succeeded",
-        "message": format!("backup {backup_id} completed"),
-        "lastTransitionTime": "2026-01-02T03:02:07Z", "observedGeneration": 1}]);
-    let mut status = json!({
-        "phase": "Succeeded", "backupId": backup_id, "cloudStatus": "succeed", "progress": 100.0,
-        "startedAt": "2026-01-02T03:00:01Z", "completedAt": "2026-01-02T03:02:07Z",
-        "sizeBytes": 5_242_880, "message": format!("backup {backup_id} completed"),
-        "conditions": ready, "observedGeneration": 1,
-    });
-    let instance = instance(i);
-    let spec = match kind {
-        "DcsBackup" => json!({"instanceId": instance, "remark": "nightly backup",
-            "backupFormat": "rdb", "timeout": "30m"}),
-        "DcsRestore" => {
-            status["restoreId"] = json!(format!("5e6f7a8b-9c0d-4e1f-a2b3-{i:012}"));
-            json!({"instanceId": instance, "backupRef": {"name": format!("nightly-dcsbackup-{i:06}")}})
+fn spawn_child(url: &str, trim: bool) -> (Child, Arc<Mutex<Heard>>) {
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = Command::new(exe)
+        .args(["__operator", url, if trim { "trim" } else { "keep" }])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("child starts");
+    let heard = Arc::new(Mutex::new(Heard::default()));
+    let out = child.stdout.take().expect("stdout");
+    let sink = heard.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let mut h = sink.lock().unwrap();
+            if let Some(p) = line.strip_prefix("PORT ") {
+                h.port = p.parse().ok();
+            } else if let Some(s) = line.strip_prefix("STATE ") {
+                h.state = s.to_string();
+            }
         }
-        _ => {
-            status["jobId"] = json!(format!("7c8d9e0f-1a2b-4c3d-8e4f-{i:012}"));
-            status["cloudStatus"] = json!("Completed");
-            json!({"instanceId": instance, "description": "nightly backup", "timeout": "1h"})
+    });
+    (child, heard)
+}
+
+async fn measure(n: usize, trim: bool) -> Row {
+    let f = fleet(n).await;
+    let (mut child, heard) = spawn_child(&f.served.url, trim);
+    let port = loop {
+        if let Some(p) = heard.lock().unwrap().port {
+            break p;
         }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     };
-    (spec, status)
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let ready_at = wait_ready(&http, &base).await;
+    let listed = f
+        .served
+        .first_lists()
+        .into_iter()
+        .filter(|(p, _)| LISTS.iter().any(|l| p.ends_with(l)))
+        .map(|(_, at)| at)
+        .max();
+    let ready_after = listed.map(|l| ready_at.saturating_duration_since(l));
+    wait_reconciled(&f, &http, &base).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (rss_kib, peak_kib) = memory(child.id());
+    let row = Row {
+        n,
+        trim,
+        rss_kib,
+        peak_kib,
+        ready_after,
+        final_cloud_calls: f.h.sim.calls().len(),
+        final_status_writes: final_status_writes(&f),
+        state: heard.lock().unwrap().state.clone(),
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    row
+}
+
+/// Polls `/readyz` every 5 ms; returns when it first answered 200.
+async fn wait_ready(http: &reqwest::Client, base: &str) -> Instant {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let ok = http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ok {
+            return Instant::now();
+        }
+        assert!(Instant::now() < deadline, "the operator never became ready");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Waits until every resource was reconciled once and the new ones succeeded.
+async fn wait_reconciled(f: &Fleet, http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let done = f
+            .fresh_paths
+            .iter()
+            .all(|p| f.h.status(p).phase == Some(Phase::Succeeded));
+        if done && reconciles(http, base).await >= f.total as u64 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "not everything was reconciled");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The sum of the child's `reconcile_total` counters.
+async fn reconciles(http: &reqwest::Client, base: &str) -> u64 {
+    let Ok(reply) = http.get(format!("{base}/metrics")).send().await else {
+        return 0;
+    };
+    let text = reply.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with("hwcloud_backup_reconcile_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// Status writes the API server received for finished (not `fresh-`) resources.
+fn final_status_writes(f: &Fleet) -> usize {
+    f.h.api
+        .calls()
+        .iter()
+        .filter(|c| c.method == http::Method::PATCH && c.path.ends_with("/status"))
+        .filter(|c| !c.path.contains("/fresh-"))
+        .count()
+}
+
+/// `VmRSS` and `VmHWM` of process `pid`, in KiB.
+fn memory(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- [all|economy|convergence|schedule|footprint|throughput]... [--quick]
+//! cargo run --release --example bench -- footprint --sizes=0,10000
 //! ```
 //! `economy` and `convergence` share their runs (requesting both runs the matrix once); the cases
 //! of that matrix run concurrently in two groups (without and with per-instance queues), each case
@@ -12,11 +13,17 @@
 
 #[path = "../../tests/support/fake_api.rs"]
 mod fake_api;
+#[path = "../../tests/support/fake_http.rs"]
+mod fake_http;
 #[path = "../../tests/support/harness.rs"]
 mod harness;
+#[path = "../../tests/support/served.rs"]
+mod served;
 
+mod child;
 mod drift;
 mod economy;
+mod fleet;
 mod footprint;
 mod report;
 mod runtime;
@@ -44,10 +51,10 @@ const USAGE: &str =
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [flag, n] = args.as_slice()
-        && flag == "__footprint"
+    if let [flag, url, mode] = args.as_slice()
+        && flag == "__operator"
     {
-        footprint::child(n.parse().expect("a size")).await;
+        child::run(url, mode == "trim").await;
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
@@ -73,7 +80,17 @@ async fn main() {
         throughput::run(if quick { 200_000 } else { 1_000_000 });
     }
     if wanted.contains(&"footprint") {
-        footprint::run(if quick { &[1_000] } else { &[1_000, 10_000] });
+        // `--sizes=0,10000` measures only those.
+        let given: Option<Vec<usize>> = args
+            .iter()
+            .find_map(|a| a.strip_prefix("--sizes="))
+            .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect());
+        let sizes = given.unwrap_or(if quick {
+            vec![0, 1_000]
+        } else {
+            vec![0, 1_000, 10_000, 20_000]
+        });
+        footprint::run(&sizes).await;
     }
     if wanted.contains(&"schedule") {
         if quick {

@@ -74,19 +74,6 @@ pub fn per(n: f64, d: usize) -> String {
     }
 }
 
-/// Resident set size of this process in KiB, from `/proc/self/status` (`VmRSS`).
-pub fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// CPU time (user + system) this process has used so far, from `/proc/self/stat` (100 ticks/s).
 pub fn cpu_seconds() -> f64 {
     std::fs::read_to_string("/proc/self/stat")

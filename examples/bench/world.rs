@@ -22,8 +22,6 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::Dcs, Kind::Dds];
-
     pub fn name(self) -> &'static str {
         match self {
             Kind::Dcs => "DcsBackup",

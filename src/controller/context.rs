@@ -8,6 +8,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use crate::cloud::account::Account;
 use crate::cloud::client::CloudClients;
 use crate::cloud::dcs::{DcsBackupRecord, DcsRestoreRecord};
+use crate::controller::account_slots::AccountSlots;
 use crate::controller::backup_schedule::clock::Clock;
 use crate::controller::gate::Gate;
 use crate::controller::instance_lock::InstanceLocks;
@@ -73,6 +74,8 @@ pub struct Context {
     /// When each resource may next call the cloud (every requeue, polls and retries alike), so
     /// that watch events cannot shorten a wait; and its transient failures in a row.
     pub gate: Gate,
+    /// Reconciles talking to the cloud per account (a slow account cannot take every slot).
+    pub accounts: AccountSlots,
     pub locks: InstanceLocks,
     pub dcs_backups: ListCache<ListKey, Vec<DcsBackupRecord>>,
     pub dcs_restores: ListCache<ListKey, Vec<DcsRestoreRecord>>,
@@ -108,6 +111,7 @@ impl Context {
             clouds,
             scheduler: Scheduler::new(settings.poll),
             gate: Gate::default(),
+            accounts: AccountSlots::default(),
             locks: InstanceLocks::new(stale_after),
             dcs_backups: ListCache::new(fresh_for),
             dcs_restores: ListCache::new(fresh_for),

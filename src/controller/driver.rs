@@ -18,6 +18,7 @@ use crate::controller::journal;
 use crate::controller::kube_io::add_finalizer;
 use crate::controller::observe::observe;
 use crate::controller::operation::{Operation, timeout_of};
+use crate::controller::resume;
 use crate::controller::schedule::jitter;
 use crate::crd::DeletionPolicy;
 
@@ -90,6 +91,18 @@ pub async fn reconcile_once<K: Operation>(obj: &K, ctx: &Context) -> Result<Opti
         ctx.gate.forget(&r.uid);
         return Ok(None);
     }
+    if step == Plan::Poll
+        && let Some(wait) = resume::first_poll(obj, ctx, &r.uid, &r.owner, &status)
+    {
+        return Ok(Some(wait));
+    }
+    let secret = obj
+        .credentials_secret()
+        .unwrap_or(&ctx.settings.default_credentials_secret);
+    let Some(_slot) = ctx.accounts.enter(&format!("{ns}/{secret}")) else {
+        // The account's share of reconciles is busy with the cloud: no call, back shortly.
+        return Ok(Some(jitter(ctx.settings.poll.min_interval)));
+    };
     let (status, obs) = observe(&r, status, step, &frame).await?;
     let story = journal::Story::of(&obs);
     let decision = decide::decide(&status, obs, &frame);

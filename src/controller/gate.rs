@@ -89,6 +89,11 @@ impl Gate {
         });
     }
 
+    /// Whether this process has held the resource before (a new process or term starts empty).
+    pub fn contains(&self, uid: &str) -> bool {
+        self.with(|e| e.contains_key(uid))
+    }
+
     /// Forgets the resource (terminal or deleted).
     pub fn forget(&self, uid: &str) {
         self.with(|e| e.remove(uid));

@@ -89,6 +89,15 @@ impl InstanceLocks {
         before - claims.len()
     }
 
+    /// Claims held (live or stale).
+    pub fn len(&self) -> usize {
+        self.claims.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The current live holder of `instance`, if any.
     pub fn holder(&self, instance: &str) -> Option<String> {
         let claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());

@@ -208,6 +208,15 @@ impl Journal {
         }
     }
 
+    /// Resources with a remembered cleanup failure.
+    pub fn len(&self) -> usize {
+        self.cleanup.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Keeps only the resources `keep` accepts (housekeeping drops those gone from the cache).
     pub fn retain(&self, mut keep: impl FnMut(&str) -> bool) {
         let mut told = self.cleanup.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,4 +1,5 @@
 //! Controllers for the six backup and restore kinds and the machinery they share, and the `BackupSchedule` controller.
+pub mod account_slots;
 pub mod backup_schedule;
 pub mod bounded;
 pub mod cleanup;
@@ -28,9 +29,11 @@ pub mod operation;
 pub mod recent;
 pub mod restore_backup;
 pub mod restore_source;
+pub mod resume;
 pub mod runner;
 mod running;
 #[cfg(test)]
 mod running_tests;
 pub mod schedule;
 pub mod state;
+pub mod strip;

@@ -6,7 +6,7 @@ use futures::future::{BoxFuture, join_all};
 use futures::{FutureExt, StreamExt};
 use kube::api::Api;
 use kube::core::DeserializeGuard;
-use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::controller::{self, Action};
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 
@@ -15,6 +15,7 @@ use crate::controller::driver::{error_policy, reconcile};
 use crate::controller::error::Error;
 use crate::controller::housekeeping::{self, Caches};
 use crate::controller::operation::Operation;
+use crate::controller::strip;
 use crate::crd::{DcsBackup, DcsRestore, DdsBackup, DdsRestore, TaurusDbBackup, TaurusDbRestore};
 use crate::shard::WatchSelector;
 
@@ -25,6 +26,8 @@ pub struct RunOptions {
     pub namespaces: Vec<String>,
     /// Reconciles running at once per controller.
     pub concurrency: u16,
+    /// Cache objects without what no controller reads ([`strip`]); off only to measure the difference.
+    pub strip: bool,
     /// Only resources whose labels match (a shard); `None` watches every resource.
     pub label_selector: Option<WatchSelector>,
 }
@@ -60,6 +63,7 @@ pub async fn run(
     shutdown: Shutdown,
     on_synced: impl FnOnce() + Send,
 ) {
+    ctx.accounts.share_of(opts.concurrency);
     let mut runs: Vec<BoxFuture<'static, ()>> = Vec::new();
     let mut stores: Vec<BoxFuture<'static, ()>> = Vec::new();
     let mut caches = Vec::new();
@@ -108,7 +112,7 @@ fn add<K: Operation>(
 ) {
     let mut kind_stores = Vec::new();
     for (api, prefix) in apis::<K>(ctx, opts) {
-        let ctrl = Controller::new(api, opts.watcher_config())
+        let ctrl = strip::controller(api, opts.watcher_config(), opts.strip)
             .with_config(controller::Config::default().concurrency(opts.concurrency))
             .graceful_shutdown_on(shutdown.clone());
         let store: Store<DeserializeGuard<K>> = ctrl.store();

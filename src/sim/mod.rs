@@ -42,6 +42,7 @@ mod job_list;
 mod jobs;
 mod reply;
 mod restore;
+mod seed;
 mod server;
 mod state;
 mod taurus;

@@ -53,6 +53,7 @@ fn options() -> RunOptions {
     RunOptions {
         namespaces: Vec::new(),
         concurrency: 4,
+        strip: true,
         label_selector: None,
     }
 }

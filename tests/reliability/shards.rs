@@ -80,6 +80,7 @@ impl Replica {
         let opts = RunOptions {
             namespaces: Vec::new(),
             concurrency: 4,
+            strip: true,
             label_selector: Some(WatchSelector::parse(selector).unwrap()),
         };
         Self {

@@ -247,7 +247,9 @@ impl FakeApi {
         s.fail_status_writes = fail;
     }
 
-    async fn handle(&self, req: Request<Body>) -> Response<FakeBody> {
+    /// Answers one request (the tower service of [`FakeApi::client`], and the HTTP server of the
+    /// footprint benchmark).
+    pub async fn handle(&self, req: Request<Body>) -> Response<FakeBody> {
         // A real API server is a network round-trip away: every call suspends the caller at least
         // once (the crash tests cut reconciles at exactly these points).
         tokio::task::yield_now().await;
@@ -280,7 +282,7 @@ impl FakeApi {
                     .unwrap_or(0);
                 watch(&s, c, from)
             }
-            (Method::GET, Some(c)) => list(&s, &c),
+            (Method::GET, Some(c)) => list(&s, &c, query),
             (Method::GET, None) => match s.objects.get(&path) {
                 Some(o) => reply(StatusCode::OK, o),
                 None => not_found(&path),
@@ -304,17 +306,39 @@ impl FakeApi {
     }
 }
 
-/// LIST: the matching objects and the current resourceVersion to watch from.
-fn list(s: &State, c: &Collection) -> Response<FakeBody> {
-    let items: Vec<&Value> = s
+/// LIST: the matching objects and the resourceVersion to watch from, in pages of `limit` when the
+/// client asks (kube's watcher asks for 500) and the list is not served from the watch cache. The continue token carries the first page's
+/// resourceVersion, as a real API server's does, so a watch from the last page replays every
+/// change made while the pages were read.
+fn list(s: &State, c: &Collection, query: Option<&str>) -> Response<FakeBody> {
+    // A list at resourceVersion 0 is served from the API server's watch cache, which ignores
+    // `limit` and answers everything at once (kubernetes/kubernetes#70735).
+    let from_cache = query_param(query, "resourceVersion").as_deref() == Some("0");
+    let limit = query_param(query, "limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0 && !from_cache);
+    let token = query_param(query, "continue");
+    let (rv, after) = match token.as_deref().and_then(|t| t.split_once('|')) {
+        Some((rv, after)) => (rv.to_string(), Some(after.to_string())),
+        None => (s.next_rv.to_string(), None),
+    };
+    let mut matching = s
         .objects
         .iter()
-        .filter(|(p, o)| c.matches(p, o))
-        .map(|(_, o)| o)
-        .collect();
+        .filter(|(p, _)| after.as_deref().is_none_or(|a| p.as_str() > a))
+        .filter(|(p, o)| c.matches(p, o));
+    let items: Vec<(&String, &Value)> = match limit {
+        Some(l) => matching.by_ref().take(l).collect(),
+        None => matching.by_ref().collect(),
+    };
+    let mut metadata = json!({"resourceVersion": rv});
+    if let (Some((last, _)), Some(_)) = (items.last(), matching.next()) {
+        metadata["continue"] = json!(format!("{rv}|{last}"));
+    }
+    let items: Vec<&Value> = items.into_iter().map(|(_, o)| o).collect();
     reply(
         StatusCode::OK,
-        &json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": s.next_rv.to_string()}, "items": items}),
+        &json!({"apiVersion": "v1", "kind": "List", "metadata": metadata, "items": items}),
     )
 }
 

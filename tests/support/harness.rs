@@ -57,6 +57,17 @@ pub fn fast_transport() -> TransportConfig {
     }
 }
 
+/// The credentials Secret's data for `sim`'s AK/SK account (each simulator is an account of its own:
+/// its endpoints differ).
+pub fn secret_for(sim: &SimHandle) -> Value {
+    let (a, cfg) = (sim.account(), sim.config());
+    json!({
+        "accessKey": cfg.access_key, "secretKey": cfg.secret_key, "region": a.region,
+        "iamEndpoint": a.endpoints.iam, "dcsEndpoint": a.endpoints.dcs,
+        "ddsEndpoint": a.endpoints.dds, "taurusEndpoint": a.endpoints.taurus,
+    })
+}
+
 impl Harness {
     pub async fn new() -> Self {
         Self::with(
@@ -97,13 +108,7 @@ impl Harness {
 
     /// The credentials Secret's data for the simulator's AK/SK account.
     pub fn secret_data(&self) -> Value {
-        let a = self.sim.account();
-        let cfg = self.sim.config();
-        json!({
-            "accessKey": cfg.access_key, "secretKey": cfg.secret_key, "region": a.region,
-            "iamEndpoint": a.endpoints.iam, "dcsEndpoint": a.endpoints.dcs,
-            "ddsEndpoint": a.endpoints.dds, "taurusEndpoint": a.endpoints.taurus,
-        })
+        secret_for(&self.sim)
     }
 
     /// Stores a Secret in `NS` with `data` (plain strings, base64-encoded here).
@@ -232,6 +237,7 @@ impl Harness {
         let opts = hwcloud_backup_operator::controller::runner::RunOptions {
             namespaces: Vec::new(),
             concurrency,
+            strip: true,
             label_selector: None,
         };
         Running::start(self.ctx.clone(), opts)

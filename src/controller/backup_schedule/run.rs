@@ -10,10 +10,10 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use kube::api::Api;
 use kube::core::DeserializeGuard;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
-use serde::de::DeserializeOwned;
 
 use super::reconcile::{CONTROLLER, ScheduleContext, error_policy, reconcile};
 use crate::controller::context::Context;
@@ -44,19 +44,22 @@ pub fn add(
         // Only labelled children: a backup made by hand never wakes a schedule. Both watches take
         // the replica's shard selector; a schedule passes its shard label on to its children.
         let children = || opts.watcher_config_with(SCHEDULE_LABEL);
+        // Children are watched by their metadata alone: the schedule label is all that maps a
+        // child to its schedule, and thousands of children's specs and statuses would otherwise
+        // be read and decoded a second time (the backup controllers already do).
         let ctrl = Controller::new(api::<Guarded>(client, scope), opts.watcher_config())
             .watches(
-                api::<DeserializeGuard<DcsBackup>>(client, scope),
+                api::<PartialObjectMeta<DcsBackup>>(client, scope),
                 children(),
                 parent,
             )
             .watches(
-                api::<DeserializeGuard<DdsBackup>>(client, scope),
+                api::<PartialObjectMeta<DdsBackup>>(client, scope),
                 children(),
                 parent,
             )
             .watches(
-                api::<DeserializeGuard<TaurusDbBackup>>(client, scope),
+                api::<PartialObjectMeta<TaurusDbBackup>>(client, scope),
                 children(),
                 parent,
             )
@@ -89,10 +92,7 @@ where
 }
 
 /// The schedule a child belongs to, by its label.
-fn parent<C>(child: DeserializeGuard<C>) -> Option<ObjectRef<Guarded>>
-where
-    C: Resource + DeserializeOwned,
-{
+fn parent<C: Resource>(child: PartialObjectMeta<C>) -> Option<ObjectRef<Guarded>> {
     let name = child.labels().get(SCHEDULE_LABEL)?;
     let ns = child.namespace()?;
     Some(ObjectRef::new(name).within(&ns))
