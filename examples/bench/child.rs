@@ -19,8 +19,10 @@ use hwcloud_backup_operator::metrics::Metrics;
 use hwcloud_backup_operator::operator;
 
 /// The flags of the measured operator: scaled-down polling (the simulator's backups take 500 ms)
-/// and no client-side rate limit worth the name (one simulator account serves every resource).
-const FLAGS: [&str; 5] = [
+/// and no client-side rate limit worth the name (one simulator account serves every resource); the
+/// simulators listen on loopback, which the endpoint allow-list refuses unless named.
+const FLAGS: [&str; 6] = [
+    "--allowed-endpoint-hosts=127.0.0.1",
     "--leader-election=false",
     "--poll-interval=250ms",
     "--poll-max-interval=2s",
@@ -39,6 +41,13 @@ fn run_args() -> RunArgs {
 /// Runs the operator against `api_url` until killed; `trim` as `RunOptions::strip`.
 pub async fn run(api_url: &str, trim: bool) {
     let args = run_args();
+    // `BENCH_LOG=<filter>` shows the measured operator's log on the benchmark's stderr.
+    if let Ok(level) = std::env::var("BENCH_LOG") {
+        let _ = hwcloud_backup_operator::telemetry::init(
+            hwcloud_backup_operator::config::LogFormat::Text,
+            &level,
+        );
+    }
     let config = kube::Config::new(api_url.parse().expect("API URL"));
     let client = kube::Client::try_from(config).expect("client");
     let metrics = Arc::new(Metrics::new());

@@ -29,17 +29,20 @@ struct Row {
     trim: bool,
     rss_kib: u64,
     peak_kib: u64,
+    /// CPU time the child used until the measurement (user + system).
+    cpu: Duration,
     ready_after: Option<Duration>,
     final_cloud_calls: usize,
     final_status_writes: usize,
     state: String,
 }
 
-/// Measures every size with whole and with stripped objects, and prints the table.
-pub async fn run(sizes: &[usize]) {
+/// Measures every size with whole and with stripped objects (or only the `caches` given), and
+/// prints the table.
+pub async fn run(sizes: &[usize], caches: &[bool]) {
     let mut rows = Vec::new();
     for &n in sizes {
-        for trim in [false, true] {
+        for &trim in caches {
             let row = measure(n, trim).await;
             eprintln!("  footprint N={n} {}: {} MiB", mode(trim), mib(row.rss_kib));
             rows.push(row);
@@ -64,6 +67,7 @@ fn print(rows: &[Row]) {
             "cache",
             "RSS MiB",
             "peak MiB",
+            "CPU s",
             "ready after LIST (ms)",
             "cloud calls (finished)",
             "status writes (finished)",
@@ -76,6 +80,7 @@ fn print(rows: &[Row]) {
             mode(r.trim).into(),
             mib(r.rss_kib),
             mib(r.peak_kib),
+            format!("{:.1}", r.cpu.as_secs_f64()),
             r.ready_after
                 .map_or("-".into(), |d| d.as_millis().to_string()),
             r.final_cloud_calls.to_string(),
@@ -127,6 +132,8 @@ fn spawn_child(url: &str, trim: bool) -> (Child, Arc<Mutex<Heard>>) {
                 h.port = p.parse().ok();
             } else if let Some(s) = line.strip_prefix("STATE ") {
                 h.state = s.to_string();
+            } else if std::env::var_os("BENCH_LOG").is_some() {
+                eprintln!("  operator: {line}");
             }
         }
     });
@@ -161,6 +168,7 @@ async fn measure(n: usize, trim: bool) -> Row {
         trim,
         rss_kib,
         peak_kib,
+        cpu: cpu_time(child.id()),
         ready_after,
         final_cloud_calls: f.h.sim.calls().len(),
         final_status_writes: final_status_writes(&f),
@@ -237,4 +245,19 @@ fn memory(pid: u32) -> (u64, u64) {
             .unwrap_or(0)
     };
     (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// User plus system CPU time of process `pid` (`/proc/<pid>/stat`, in clock ticks of 1/100 s).
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name may hold spaces; the fields after its closing parenthesis do not.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    // utime and stime: fields 14 and 15 of the line, 11 and 12 counted from the state field (0).
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
 }

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- [all|economy|convergence|schedule|footprint|throughput]... [--quick]
-//! cargo run --release --example bench -- footprint --sizes=0,10000
+//! cargo run --release --example bench -- footprint --sizes=0,10000 [--cache=stripped|whole]
 //! ```
 //! `economy` and `convergence` share their runs (requesting both runs the matrix once); the cases
 //! of that matrix run concurrently in two groups (without and with per-instance queues), each case
@@ -90,7 +90,13 @@ async fn main() {
         } else {
             vec![0, 1_000, 10_000, 20_000]
         });
-        footprint::run(&sizes).await;
+        // `--cache=stripped` (or `whole`) measures only that cache.
+        let caches: Vec<bool> = match args.iter().find_map(|a| a.strip_prefix("--cache=")) {
+            Some("stripped") => vec![true],
+            Some("whole") => vec![false],
+            _ => vec![false, true],
+        };
+        footprint::run(&sizes, &caches).await;
     }
     if wanted.contains(&"schedule") {
         if quick {
