@@ -1,4 +1,5 @@
 //! hwcloud-backup-operator: Kubernetes operator for Huawei Cloud / OTC database backups.
+mod allocator;
 pub mod cloud;
 pub mod config;
 pub mod controller;

@@ -6,6 +6,7 @@ use futures::future::{BoxFuture, join_all};
 use futures::{FutureExt, StreamExt};
 use kube::api::Api;
 use kube::core::DeserializeGuard;
+use kube::core::object::HasStatus;
 use kube::runtime::controller::{self, Action};
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
@@ -16,7 +17,9 @@ use crate::controller::error::Error;
 use crate::controller::housekeeping::{self, Caches};
 use crate::controller::operation::Operation;
 use crate::controller::strip;
-use crate::crd::{DcsBackup, DcsRestore, DdsBackup, DdsRestore, TaurusDbBackup, TaurusDbRestore};
+use crate::crd::{
+    DcsBackup, DcsRestore, DdsBackup, DdsRestore, OperationStatus, TaurusDbBackup, TaurusDbRestore,
+};
 use crate::shard::WatchSelector;
 
 /// What to watch and how hard to work.
@@ -102,7 +105,7 @@ fn apis<K: Operation>(ctx: &Context, opts: &RunOptions) -> Vec<(Api<DeserializeG
     }
 }
 
-fn add<K: Operation>(
+fn add<K: Operation + HasStatus<Status = OperationStatus>>(
     ctx: &Arc<Context>,
     opts: &RunOptions,
     shutdown: &Shutdown,

@@ -110,3 +110,76 @@ fn an_object_that_does_not_deserialise_is_stripped_too() {
     assert_eq!(invalid.metadata.managed_fields, None);
     assert!(is_stripped(&obj));
 }
+
+#[test]
+fn a_final_status_is_cached_without_what_only_people_read() {
+    for phase in ["Succeeded", "Failed"] {
+        let mut v = served();
+        v["status"]["phase"] = json!(phase);
+        v["status"]["message"] = json!("backup 9a0e1b2c completed");
+        v["status"]["size"] = json!("5.0 MiB");
+        v["status"]["progress"] = json!(100.0);
+        v["status"]["jobId"] = json!("7c8d9e0f-1a2b-4c3d-8e4f-000000000001");
+        v["status"]["restoreId"] = json!("5e6f7a8b-9c0d-4e1f-a2b3-000000000001");
+        v["status"]["createRequestedAt"] = json!("2026-01-02T03:00:00Z");
+        v["status"]["notListed"] = json!({"since": "2026-01-02T03:01:00Z", "count": 1});
+        let mut obj: DeserializeGuard<DcsBackup> = stripped(v.clone());
+        trim_final_status(&mut obj);
+        let got = obj.0.as_ref().expect("a valid object");
+        // Everything but the four fields people read, as served.
+        let mut want = v.clone();
+        let status = want["status"].as_object_mut().unwrap();
+        for dropped in ["message", "conditions", "cloudStatus", "size"] {
+            assert!(status.remove(dropped).is_some(), "{dropped} was served");
+        }
+        let want: DcsBackup = stripped(want);
+        assert_eq!(got.status, want.status, "{phase}");
+        assert_eq!(got.spec, want.spec);
+        assert_eq!(got.metadata, want.metadata);
+    }
+}
+
+#[test]
+fn what_the_reconcilers_read_of_a_final_resource_survives_trimming() {
+    let mut obj: DeserializeGuard<DcsBackup> = stripped(served());
+    trim_final_status(&mut obj);
+    let got = obj.0.as_ref().expect("a valid object");
+    let s = got.status.as_ref().expect("status kept");
+    let whole: DcsBackup = serde_json::from_value(served()).unwrap();
+    let w = whole.status.as_ref().unwrap();
+    // The plan (phase, ids, create marker), cleanup (ids, marker), housekeeping (phase, completion).
+    assert!(s.is_terminal());
+    assert_eq!(s.phase, w.phase);
+    assert_eq!(s.backup_id, w.backup_id);
+    assert_eq!(s.restore_id, w.restore_id);
+    assert_eq!(s.job_id, w.job_id);
+    assert_eq!(s.create_requested_at, w.create_requested_at);
+    assert_eq!(s.completed_at, w.completed_at);
+    assert_eq!(s.started_at, w.started_at);
+    assert_eq!(s.size_bytes, w.size_bytes);
+    assert_eq!(s.observed_generation, w.observed_generation);
+    assert_eq!(got.spec, whole.spec);
+}
+
+#[test]
+fn a_status_in_progress_is_cached_whole() {
+    for phase in [None, Some("Pending"), Some("Running")] {
+        let mut v = served();
+        match phase {
+            Some(p) => v["status"]["phase"] = json!(p),
+            None => {
+                v["status"].as_object_mut().unwrap().remove("phase");
+            }
+        }
+        v["status"]["message"] = json!("waiting for the cloud to list the new operation");
+        v["status"]["createRequestedAt"] = json!("2026-01-02T03:00:00Z");
+        let mut obj: DeserializeGuard<DcsBackup> = stripped(v.clone());
+        trim_final_status(&mut obj);
+        let want: DcsBackup = stripped(v);
+        assert_eq!(
+            obj.0.as_ref().unwrap().status,
+            want.status,
+            "phase {phase:?}"
+        );
+    }
+}

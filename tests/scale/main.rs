@@ -12,3 +12,4 @@ mod served;
 mod accounts;
 mod restart;
 mod strip;
+mod trimmed_finals;
