@@ -13,3 +13,4 @@ mod catchup;
 mod controllers;
 mod retention;
 mod runs;
+mod status;
