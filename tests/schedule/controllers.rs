@@ -252,3 +252,58 @@ async fn a_thousand_idle_schedules_make_no_api_calls_between_runs() {
         settled
     );
 }
+
+#[tokio::test]
+async fn a_deleted_schedules_series_go_and_the_others_stay() {
+    use crate::status::{gauge, kept_series, series};
+    let mut h = Harness::new().await;
+    // 60 schedule-seconds per real second: the daily 02:00 runs stay hours away throughout.
+    Arc::get_mut(&mut h.ctx).unwrap().schedule_clock =
+        Clock::scaled(ts("2026-11-28T10:00:00Z"), 60);
+    let nightly = put_schedule(
+        &h,
+        "nightly",
+        "2026-11-28T09:00:00Z",
+        dcs_schedule("0 2 * * *", "redis-1"),
+        json!({}),
+    );
+    put_schedule(
+        &h,
+        "other",
+        "2026-11-28T09:00:00Z",
+        dcs_schedule("0 3 * * *", "redis-2"),
+        json!({}),
+    );
+    let running = h.run_controllers(2);
+    let next = |s: &str| series("schedule_next_run_timestamp_seconds", s);
+    h.wait_until(Duration::from_secs(20), "both schedules' series", |h| {
+        let text = h.metrics.encode();
+        gauge(&text, &next("nightly")).is_some() && gauge(&text, &next("other")).is_some()
+    })
+    .await;
+    let text = h.metrics.encode();
+    assert_eq!(
+        gauge(&text, &next("nightly")),
+        Some(ts("2026-11-29T02:00:00Z").as_second() as f64)
+    );
+    assert_eq!(
+        gauge(&text, &kept_series("nightly", "Succeeded")),
+        Some(0.0)
+    );
+
+    h.api.delete(&nightly);
+    h.wait_until(
+        Duration::from_secs(10),
+        "the deleted schedule's series to go",
+        |h| !h.metrics.encode().contains(r#"schedule="nightly""#),
+    )
+    .await;
+    let text = h.metrics.encode();
+    running.stop().await;
+    assert_eq!(
+        gauge(&text, &next("other")),
+        Some(ts("2026-11-29T03:00:00Z").as_second() as f64),
+        "{text}"
+    );
+    assert_eq!(gauge(&text, &kept_series("other", "Failed")), Some(0.0));
+}
