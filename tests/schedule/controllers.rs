@@ -8,6 +8,8 @@ use hwcloud_backup_operator::controller::backup_schedule::clock::Clock;
 use hwcloud_backup_operator::sim::SimConfig;
 use serde_json::json;
 
+use hwcloud_backup_operator::controller::context::Settings;
+
 use crate::harness::{Harness, fast_settings};
 use crate::rig::*;
 
@@ -200,13 +202,34 @@ async fn a_child_reaching_a_final_phase_wakes_its_schedule_for_retention() {
     assert!(st.next_schedule_time.is_some());
 }
 
-#[tokio::test]
+/// API calls the fake server logged, as "METHOD path".
+fn described(calls: &[crate::fake_api::Call]) -> Vec<String> {
+    calls
+        .iter()
+        .map(|c| format!("{} {}", c.method, c.path))
+        .collect()
+}
+
+// tokio's clock is paused: it jumps to the next timer whenever every task waits, and the schedule
+// clock follows it. Six idle hours pass in seconds with every timer of the controllers firing on
+// the way, so a polling loop of any period under 6 h, in real or in schedule time, shows up.
+#[tokio::test(start_paused = true)]
 async fn a_thousand_idle_schedules_make_no_api_calls_between_runs() {
     const SCHEDULES: usize = 1000;
-    let mut h = Harness::new().await;
-    Arc::get_mut(&mut h.ctx).unwrap().schedule_clock = Clock::scaled(ts("2026-11-28T10:00:00Z"), 1);
+    let mut h = Harness::with(
+        SimConfig::default(),
+        Settings {
+            // The children made at 02:00 name a Secret that does not exist and wait quietly.
+            auth_backoff: Duration::from_secs(3600),
+            retry_after: Duration::from_secs(3600),
+            ..fast_settings()
+        },
+    )
+    .await;
+    Arc::get_mut(&mut h.ctx).unwrap().schedule_clock = Clock::scaled(ts("2026-11-28T20:00:00Z"), 1);
     for i in 0..SCHEDULES {
-        let spec = dcs_schedule("0 2 * * *", &format!("redis-{i}"));
+        let mut spec = dcs_schedule("0 2 * * *", &format!("redis-{i}"));
+        spec["template"]["dcsBackup"]["credentialsSecretRef"] = json!({"name": "absent"});
         put_schedule(
             &h,
             &format!("s{i}"),
@@ -227,29 +250,63 @@ async fn a_thousand_idle_schedules_make_no_api_calls_between_runs() {
     // The reconciles that the operator's own status writes trigger find nothing to do.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let settled = h.api.calls().len();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let calls = h.api.calls();
-    running.stop().await;
-
-    let idle: Vec<_> = calls[settled..]
-        .iter()
-        .map(|c| format!("{} {}", c.method, c.path))
-        .collect();
-    assert!(idle.is_empty(), "API calls while idle: {idle:?}");
-    assert!(h.sim.calls().is_empty(), "no cloud calls");
-    let writes = calls
+    let writes = h
+        .api
+        .calls()
         .iter()
         .filter(|c| c.method == "PATCH" && c.path.ends_with("/status"))
         .count();
     assert_eq!(writes, SCHEDULES, "one status write per schedule");
-    let lists = calls
+
+    // Idle until ten seconds before the runs at 02:00 (6 h after the start).
+    let clock = h.ctx.schedule_clock;
+    let idle_until = ts("2026-11-29T01:59:50Z");
+    let wait = Duration::try_from(idle_until.duration_since(clock.now())).unwrap();
+    assert!(wait > Duration::from_secs(5 * 3600), "{wait:?}");
+    let real = std::time::Instant::now();
+    tokio::time::sleep(wait).await;
+    let real = real.elapsed();
+    assert!(
+        clock.now() >= idle_until && clock.now() < ts("2026-11-29T02:00:00Z"),
+        "schedule time follows tokio's clock: {}",
+        clock.now()
+    );
+    let (watches, idle): (Vec<_>, Vec<_>) = h.api.calls()[settled..]
         .iter()
-        .filter(|c| c.method == "GET" && c.path.ends_with("/dcsbackups"))
+        .cloned()
+        .partition(|c| c.is_watch());
+    let idle = described(&idle);
+    assert!(
+        idle.is_empty(),
+        "{} API calls while idle, the first: {:?}",
+        idle.len(),
+        &idle[..idle.len().min(10)]
+    );
+    assert!(h.sim.calls().is_empty(), "no cloud calls");
+
+    // The runs come at their time: each schedule's one requeue fired, and nothing more did.
+    h.wait_until(Duration::from_secs(60), "a child of every schedule", |h| {
+        names(h, "dcsbackups").len() == SCHEDULES
+    })
+    .await;
+    let at = clock.now();
+    let calls = h.api.calls();
+    running.stop().await;
+    assert!(
+        at >= ts("2026-11-29T02:00:00Z") && at < ts("2026-11-29T02:01:00Z"),
+        "{at}"
+    );
+    let lists = calls[settled..]
+        .iter()
+        .filter(|c| c.method == "GET" && !c.is_watch() && c.path.ends_with("/dcsbackups"))
         .count();
+    for i in [0, SCHEDULES - 1] {
+        assert!(names(&h, "dcsbackups").contains(&format!("s{i}-202611290200")));
+    }
     println!(
-        "{SCHEDULES} schedules: {} API calls to settle ({writes} status writes, {lists} child lists), \
-         0 in the 3 s after",
-        settled
+        "{SCHEDULES} schedules: {settled} API calls to settle ({writes} status writes), 0 in the \
+         6 h after (passed in {real:?}; {} watch reconnects), {lists} child lists at the 02:00 runs",
+        watches.len()
     );
 }
 

@@ -32,6 +32,17 @@ pub struct Call {
     pub body: Value,
     /// When the fake handled it (benchmarks measure completion-to-status latency with it).
     pub at: Instant,
+    /// The query string (`watch=true&resourceVersion=...` for a watch).
+    pub query: Option<String>,
+}
+
+impl Call {
+    /// A watch request (kube's watcher reconnects every ~5 min of idle time, as against a real
+    /// API server): no list, no reconcile.
+    pub fn is_watch(&self) -> bool {
+        self.method == Method::GET
+            && query_param(self.query.as_deref(), "watch").as_deref() == Some("true")
+    }
 }
 
 #[derive(Default)]
@@ -276,6 +287,7 @@ impl FakeApi {
                 path: path.clone(),
                 body: body.clone(),
                 at: Instant::now(),
+                query: query.map(str::to_string),
             });
         }
         let collection = Collection::parse(&path, query);
