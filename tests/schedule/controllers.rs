@@ -1,164 +1,17 @@
-//! The real controllers (kube-runtime, as deployed) against the fake API server and the simulator,
-//! with the schedule clock running faster than real time where runs must pass quickly.
+//! The real controllers (kube-runtime, as deployed) against the fake API server and the simulator:
+//! a child's change wakes its schedule, a thousand idle schedules cost nothing between runs, and a
+//! deleted schedule's series go. The compressed run of every-minute schedules is in compressed.rs.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use hwcloud_backup_operator::controller::backup_schedule::clock::Clock;
+use hwcloud_backup_operator::controller::context::Settings;
 use hwcloud_backup_operator::sim::SimConfig;
 use serde_json::json;
 
-use hwcloud_backup_operator::controller::context::Settings;
-
 use crate::harness::{Harness, fast_settings};
 use crate::rig::*;
-
-/// Children the operator created in `plural` (POSTs the API server accepted). Events cannot count
-/// them: the recorder folds repeats of an event into one series.
-fn created(h: &Harness, plural: &str) -> usize {
-    h.api
-        .calls()
-        .iter()
-        .filter(|c| c.method == "POST" && c.path.ends_with(&format!("/{plural}")))
-        .count()
-}
-
-/// Whether every child of `plural` is final.
-fn all_final(h: &Harness, plural: &str) -> bool {
-    names(h, plural).iter().all(|n| {
-        h.status(&child_path(plural, n))
-            .phase
-            .is_some_and(|p| p.is_terminal())
-    })
-}
-
-#[tokio::test]
-async fn compressed_every_minute_runs_end_with_exactly_the_expected_cloud_backups() {
-    // 20 s of schedule time per real second: a run every 3 s, each backup a few hundred ms, so a
-    // loaded machine still finishes every backup before the next run is due.
-    const RUNS: usize = 5;
-    let mut h = Harness::with(
-        SimConfig {
-            backup_duration: Duration::from_millis(200),
-            ..SimConfig::default()
-        },
-        fast_settings(),
-    )
-    .await;
-    Arc::get_mut(&mut h.ctx).unwrap().schedule_clock =
-        Clock::scaled(ts("2026-11-28T01:59:40Z"), 20);
-    let mut dcs = dcs_schedule("* * * * *", "redis-1");
-    dcs["retention"] = json!({"keepLast": 3});
-    let cache = put_schedule(&h, "cache", "2026-11-28T01:59:00Z", dcs, json!({}));
-    let dds = json!({"schedule": "* * * * *", "retention": {"keepLast": 2},
-        "template": {"ddsBackup": {"instanceId": "mongo-1", "backupName": "docs"}}});
-    let docs = put_schedule(&h, "docs", "2026-11-28T01:59:00Z", dds, json!({}));
-    let running = h.run_controllers(4);
-
-    h.wait_until(Duration::from_secs(60), "five runs of each schedule", |h| {
-        created(h, "dcsbackups") >= RUNS && created(h, "ddsbackups") >= RUNS
-    })
-    .await;
-    edit_spec(&h, &cache, |s| s["suspend"] = json!(true));
-    edit_spec(&h, &docs, |s| s["suspend"] = json!(true));
-    h.wait_until(
-        Duration::from_secs(30),
-        "retention after the last backups",
-        |h| {
-            all_final(h, "dcsbackups")
-                && all_final(h, "ddsbackups")
-                && names(h, "dcsbackups").len() == 3
-                && names(h, "ddsbackups").len() == 2
-                && h.sim
-                    .backups()
-                    .iter()
-                    .filter(|b| b.instance_id == "redis-1" && b.status != "deleted")
-                    .count()
-                    == 3
-                && h.sim
-                    .backups()
-                    .iter()
-                    .filter(|b| b.service == "dds")
-                    .count()
-                    == 2
-        },
-    )
-    .await;
-    running.stop().await;
-
-    let posted: Vec<String> = h
-        .api
-        .calls()
-        .iter()
-        .filter(|c| c.method == "POST" && c.path.contains("backups"))
-        .map(|c| {
-            c.body["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect();
-    // What happened, for the messages below.
-    let story = format!(
-        "created {posted:?}; events cache {:?} docs {:?}",
-        events_for(&h, "cache"),
-        events_for(&h, "docs")
-    );
-    // One run per minute, no more, none skipped: the kept children are the last run times.
-    assert_eq!(created(&h, "dcsbackups"), RUNS, "{story}");
-    assert_eq!(created(&h, "ddsbackups"), RUNS, "{story}");
-    assert_eq!(
-        names(&h, "dcsbackups"),
-        [
-            "cache-202611280202",
-            "cache-202611280203",
-            "cache-202611280204"
-        ],
-        "{story}"
-    );
-    assert_eq!(
-        names(&h, "ddsbackups"),
-        ["docs-202611280203", "docs-202611280204"],
-        "{story}"
-    );
-    for s in ["cache", "docs"] {
-        let reasons = events_for(&h, s);
-        assert!(
-            !reasons
-                .iter()
-                .any(|r| r == "RunSkipped" || r == "MissedRunsSkipped"),
-            "{s}: {reasons:?}"
-        );
-    }
-    // The cloud: one backup per run, and exactly the kept ones left.
-    let creates = |svc: &str| {
-        h.sim
-            .calls()
-            .iter()
-            .filter(|c| c.service == svc && c.operation == "create_backup" && c.status < 300)
-            .count()
-    };
-    assert_eq!((creates("dcs"), creates("dds")), (RUNS, RUNS));
-    let dcs_backups = h.sim.backups();
-    let left: Vec<_> = dcs_backups
-        .iter()
-        .filter(|b| b.service == "dcs" && b.status != "deleted")
-        .collect();
-    assert_eq!(left.len(), 3, "{dcs_backups:#?}");
-    assert_eq!(
-        dcs_backups.iter().filter(|b| b.status == "deleted").count(),
-        RUNS - 3
-    );
-    let mut dds_names: Vec<_> = h
-        .sim
-        .backups()
-        .into_iter()
-        .filter(|b| b.service == "dds")
-        .map(|b| b.name)
-        .collect();
-    dds_names.sort();
-    assert_eq!(dds_names, ["docs-202611280203", "docs-202611280204"]);
-}
 
 #[tokio::test]
 async fn a_child_reaching_a_final_phase_wakes_its_schedule_for_retention() {

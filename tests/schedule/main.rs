@@ -10,6 +10,7 @@ mod harness;
 mod rig;
 
 mod catchup;
+mod compressed;
 mod controllers;
 mod retention;
 mod runs;
