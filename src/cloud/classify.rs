@@ -212,6 +212,41 @@ mod tests {
     }
 
     #[test]
+    fn dds_and_taurusdb_backup_does_not_exist_codes_are_gone_on_cleanup() {
+        use crate::cloud::error::Error;
+        use crate::cloud::error_body::parse_error_body;
+        // The answers to the cleanup's DELETE of a backup the cloud no longer has (cloud-apis.md,
+        // TaurusDB error codes; the DDS API shares the DBS codes): each is "already gone", which
+        // releases the finalizer, never a failure that keeps the resource Terminating.
+        for service in ["dds", "taurus"] {
+            for (status, code) in [
+                (400, "DBS.201203"),
+                (400, "DBS.280214"),
+                (404, "DBS.201010"),
+            ] {
+                let body = format!(
+                    r#"{{"error_code":"{code}","error_msg":"The backup does not exist."}}"#
+                );
+                let (parsed, message) = parse_error_body(body.as_bytes());
+                let err = Error::Api {
+                    service,
+                    operation: "delete_backup",
+                    status,
+                    code: parsed,
+                    message,
+                    request_id: None,
+                };
+                assert!(err.is_not_found(), "{service} {status} {code}: {err}");
+            }
+        }
+        // The status alone does not make a 400 gone: it is the code.
+        assert_eq!(
+            classify_call("taurus", "delete_backup", 400, "DBS.280000"),
+            ErrorClass::Terminal
+        );
+    }
+
+    #[test]
     fn classification_falls_back_to_status() {
         assert_eq!(classify(429, ""), ErrorClass::Throttled);
         assert_eq!(classify(500, ""), ErrorClass::Retryable);
