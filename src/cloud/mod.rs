@@ -20,6 +20,7 @@ mod retry;
 pub mod signer;
 pub mod taurus;
 mod token;
+pub mod times;
 pub mod transport;
 pub mod types;
 mod wire;
