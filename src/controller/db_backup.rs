@@ -8,6 +8,7 @@ use crate::controller::context::Context;
 use crate::controller::decide::OpIds;
 use crate::controller::error::Result;
 use crate::controller::operation::{Created, Found, MARKER_PREFIX, Operation, Prepared};
+use crate::controller::seed;
 use crate::crd::{BackupResource, DdsBackup, OperationStatus, TaurusDbBackup};
 
 /// Which of the two services.
@@ -211,7 +212,7 @@ impl<K: DbKind> Operation for K {
 
     async fn create(
         &self,
-        _: &Context,
+        ctx: &Context,
         cloud: &CloudClient,
         marker: &str,
         _: &Prepared,
@@ -222,7 +223,19 @@ impl<K: DbKind> Operation for K {
         let description = description_with_marker(self.description(), marker);
         let instance = self.instance_id();
         let refused = match create(K::SERVICE, cloud, instance, &name, &description).await {
-            Ok(ids) => return Ok(Ok(Created::New(ids))),
+            Ok(ids) => {
+                // Jobs carry no history: one list of the instance's backups seeds the first poll.
+                seed::after_db_create(
+                    ctx,
+                    K::SERVICE,
+                    cloud,
+                    K::KIND_LABEL,
+                    instance,
+                    K::DEFAULT_TIMEOUT,
+                )
+                .await;
+                return Ok(Ok(Created::New(ids)));
+            }
             Err(e) if e.code().is_some_and(|c| c.eq_ignore_ascii_case(NAME_TAKEN)) => e,
             Err(e) => return Ok(Err(e)),
         };
@@ -334,6 +347,7 @@ mod tests {
             description: description.map(str::to_string),
             instance_id: Some("i".into()),
             status: "BUILDING".into(),
+            backup_type: None,
             size_bytes: None,
             begin_time: None,
             end_time: None,

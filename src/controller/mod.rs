@@ -29,5 +29,6 @@ mod running;
 #[cfg(test)]
 mod running_tests;
 pub mod schedule;
+pub mod seed;
 pub mod state;
 pub mod strip;

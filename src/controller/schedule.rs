@@ -267,7 +267,11 @@ mod tests {
         assert_eq!(s.expected("dcsbackup", "i1"), Some(S(60)));
         assert!(!s.needs_seed("dcsbackup", "i1"), "once per process");
         s.seed("dcsbackup", "i1", Some(S(500)));
-        assert_eq!(s.expected("dcsbackup", "i1"), Some(S(60)), "first seed stays");
+        assert_eq!(
+            s.expected("dcsbackup", "i1"),
+            Some(S(60)),
+            "first seed stays"
+        );
         assert_eq!(s.next_poll("dcsbackup", "i1", S(0), None), S(61));
 
         // Tried, nothing usable: not tried again, and nothing is expected until a backup finishes.

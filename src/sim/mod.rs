@@ -36,6 +36,7 @@ mod faults;
 mod iam;
 mod reply;
 mod seed;
+pub use seed::SeedService;
 mod server;
 mod state;
 mod taurus;

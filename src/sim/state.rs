@@ -60,6 +60,8 @@ pub(crate) struct DcsBackup {
     pub timeline: Timeline,
     pub fails: bool,
     pub deleted_at: Option<Timestamp>,
+    /// Made by the instance's automatic backup policy (`backup_type: auto`), not by a call.
+    pub auto: bool,
 }
 
 impl DcsBackup {
@@ -133,6 +135,8 @@ pub(crate) struct DbBackup {
     pub timeline: Timeline,
     pub fails: bool,
     pub deletion: Option<Timeline>,
+    /// Made by the instance's automatic backup policy (type `Auto` / `auto`), not by a call.
+    pub auto: bool,
 }
 
 impl DbBackup {

@@ -1,0 +1,181 @@
+//! Seeding the learned schedule from the cloud's history, so that the first backup of an instance
+//! is polled like a later one.
+//!
+//! The cloud already knows how long an instance's operations take: DCS records carry `created_at`
+//! and `updated_at` (completion), DDS and TaurusDB backups `begin_time` and `end_time`, and
+//! automatic backups run daily. The first time this process deals with a (kind, instance) that it
+//! has learned nothing about, the durations of the finished, successful operations the cloud lists
+//! for it seed the [`Scheduler`]:
+//!
+//! - DCS (`DcsBackup`, `DcsRestore`): from any list the operator makes anyway. DCS has no get-by-id,
+//!   so every poll, adoption lookup and restore precheck lists the instance's records, history
+//!   included: the first poll (at the short interval) seeds the estimate that places the next one.
+//!   No call is added.
+//! - DDS and TaurusDB: their polls read a job, which carries no history, so one list call (the
+//!   first page of the instance's backups, as the adoption lookup reads them) follows the create.
+//!   That is one call per instance per process, made only while nothing is learned or seeded.
+//!
+//! Manual and automatic full backups of an instance are assumed to take comparable time (same
+//! engine, same data); incremental DDS backups are not comparable and are left out. Records whose
+//! times are missing, unreadable, reversed or longer than the kind's default timeout are ignored,
+//! and the estimate is the median of the most recent usable ones, so one odd backup cannot move it.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::cloud::client::CloudClient;
+use crate::cloud::dcs::{DcsBackupRecord, DcsRestoreRecord};
+use crate::cloud::job::DbBackup;
+use crate::cloud::times::parse_cloud_time;
+use crate::cloud::types::{OpState, dcs_state};
+use crate::controller::context::Context;
+use crate::controller::db_backup::DbService;
+use crate::controller::schedule::Scheduler;
+
+/// How many of the most recent usable durations the estimate takes the median of.
+pub const RECENT: usize = 5;
+
+/// How long the ids of a new DDS/TaurusDB backup wait for its seeding list at most; a slower list
+/// is dropped and the first poll is placed as without history.
+pub const SEED_WAIT: Duration = Duration::from_secs(5);
+
+/// One finished, successful operation as the cloud lists it: its start and end, as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Past<'a> {
+    pub began: Option<&'a str>,
+    pub ended: Option<&'a str>,
+}
+
+/// The duration to expect from `past`: the median of the [`RECENT`] most recent (by end time)
+/// usable durations. Unusable: a missing or unreadable time, an end not after the start, or a
+/// duration above `bound` (the kind's timeout: an operation that long would have timed out, so the
+/// record is wrong or nothing like what this backup will take). `None` when none is usable.
+pub fn estimate<'a>(past: impl IntoIterator<Item = Past<'a>>, bound: Duration) -> Option<Duration> {
+    let mut usable: Vec<(Timestamp, Duration)> = past
+        .into_iter()
+        .filter_map(|p| {
+            let began = parse_cloud_time(p.began?)?;
+            let ended = parse_cloud_time(p.ended?)?;
+            // Negative spans do not convert.
+            let took = Duration::try_from(ended.duration_since(began)).ok()?;
+            (!took.is_zero() && took <= bound).then_some((ended, took))
+        })
+        .collect();
+    usable.sort_by(|a, b| b.0.cmp(&a.0));
+    usable.truncate(RECENT);
+    let mut recent: Vec<Duration> = usable.into_iter().map(|(_, took)| took).collect();
+    recent.sort();
+    let mid = recent.len() / 2;
+    match recent.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(recent[mid]),
+        _ => Some((recent[mid - 1] + recent[mid]) / 2),
+    }
+}
+
+/// Seeds (kind, instance) from `past` unless this process learned or tried it before; `past` is
+/// only looked at when seeding is wanted.
+pub fn offer<'a, I>(
+    scheduler: &Scheduler,
+    kind: &'static str,
+    instance: &str,
+    bound: Duration,
+    past: impl FnOnce() -> I,
+) where
+    I: IntoIterator<Item = Past<'a>>,
+{
+    if !scheduler.needs_seed(kind, instance) {
+        return;
+    }
+    let expected = estimate(past(), bound);
+    tracing::debug!(
+        kind,
+        instance,
+        ?expected,
+        "schedule seeded from the cloud's history"
+    );
+    scheduler.seed(kind, instance, expected);
+}
+
+/// Finished DCS backups: `succeed` records (a `deleted` or `expired` one's `updated_at` is when it
+/// went, not when it was made).
+pub fn dcs_backups(records: &[DcsBackupRecord]) -> impl Iterator<Item = Past<'_>> {
+    records
+        .iter()
+        .filter(|r| dcs_state(&r.status) == OpState::Succeeded)
+        .map(|r| Past {
+            began: r.created_at.as_deref(),
+            ended: r.updated_at.as_deref(),
+        })
+}
+
+/// Finished DCS restores: `succeed` records.
+pub fn dcs_restores(records: &[DcsRestoreRecord]) -> impl Iterator<Item = Past<'_>> {
+    records
+        .iter()
+        .filter(|r| dcs_state(&r.status) == OpState::Succeeded)
+        .map(|r| Past {
+            began: r.created_at.as_deref(),
+            ended: r.updated_at.as_deref(),
+        })
+}
+
+/// Finished full DDS/TaurusDB backups: `COMPLETED` or `AVAILABLE`, of type manual or automatic
+/// (or untyped); incremental ones take a fraction of a full backup.
+pub fn db_backups(backups: &[DbBackup]) -> impl Iterator<Item = Past<'_>> {
+    backups
+        .iter()
+        .filter(|b| b.view().state == OpState::Succeeded)
+        .filter(|b| {
+            b.backup_type
+                .as_deref()
+                .is_none_or(|t| t.eq_ignore_ascii_case("manual") || t.eq_ignore_ascii_case("auto"))
+        })
+        .map(|b| Past {
+            began: b.begin_time.as_deref(),
+            ended: b.end_time.as_deref(),
+        })
+}
+
+/// After the create of a DDS/TaurusDB backup on an instance nothing is learned or seeded for: one
+/// list of its recent backups seeds the schedule before the first poll is placed. Its failure (or
+/// a list slower than [`SEED_WAIT`]) only means no seed: the backup runs either way, and the
+/// attempt is not repeated in this process.
+pub async fn after_db_create(
+    ctx: &Context,
+    svc: DbService,
+    cloud: &CloudClient,
+    kind: &'static str,
+    instance: &str,
+    bound: Duration,
+) {
+    if !ctx.scheduler.needs_seed(kind, instance) {
+        return;
+    }
+    let listed = match svc {
+        DbService::Dds => {
+            tokio::time::timeout(SEED_WAIT, cloud.dds().recent_backups(instance)).await
+        }
+        DbService::Taurus => {
+            tokio::time::timeout(SEED_WAIT, cloud.taurus().recent_backups(instance)).await
+        }
+    };
+    match listed {
+        Ok(Ok(backups)) => offer(&ctx.scheduler, kind, instance, bound, || {
+            db_backups(&backups)
+        }),
+        outcome => {
+            let why = match outcome {
+                Ok(Err(e)) => e.summary(),
+                _ => format!("no answer within {}s", SEED_WAIT.as_secs()),
+            };
+            tracing::debug!(kind, instance, why, "no seed from the cloud's history");
+            ctx.scheduler.seed(kind, instance, None);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "seed_tests.rs"]
+mod tests;
