@@ -64,7 +64,9 @@ fn write_crds_writes_one_parsable_file_per_kind() {
             "dcsbackups.backup.hwcloud.dev.yaml",
             "dcsrestores.backup.hwcloud.dev.yaml",
             "ddsbackups.backup.hwcloud.dev.yaml",
+            "ddsrestores.backup.hwcloud.dev.yaml",
             "taurusdbbackups.backup.hwcloud.dev.yaml",
+            "taurusdbrestores.backup.hwcloud.dev.yaml",
         ]
     );
     for name in names {
@@ -105,6 +107,8 @@ fn names_scope_and_version() {
         ("DcsRestore", "dcsrestores", "dcsr"),
         ("DdsBackup", "ddsbackups", "ddsb"),
         ("TaurusDbBackup", "taurusdbbackups", "tdbb"),
+        ("DdsRestore", "ddsrestores", "ddsr"),
+        ("TaurusDbRestore", "taurusdbrestores", "tdbr"),
         ("BackupSchedule", "backupschedules", "bsch"),
     ] {
         let crd = by_kind(kind);
@@ -128,7 +132,31 @@ fn names_scope_and_version() {
             "{kind} has a status subresource"
         );
     }
-    assert_eq!(crd::all_crds().len(), 5);
+    assert_eq!(crd::all_crds().len(), 7);
+}
+
+#[test]
+fn restore_printer_columns_name_what_is_restored() {
+    for kind in ["DdsRestore", "TaurusDbRestore"] {
+        let crd = by_kind(kind);
+        let columns: Vec<(String, String, Option<i32>)> = crd.spec.versions[0]
+            .additional_printer_columns
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|c| (c.name.clone(), c.json_path.clone(), c.priority))
+            .collect();
+        let expected = [
+            ("Phase", ".status.phase", None),
+            ("Instance", ".spec.instanceId", None),
+            ("BackupID", ".status.backupId", None),
+            ("RestoreTime", ".status.restoreTime", None),
+            ("JobID", ".status.jobId", Some(1)),
+            ("Age", ".metadata.creationTimestamp", None),
+        ]
+        .map(|(a, b, p)| (a.to_owned(), b.to_owned(), p));
+        assert_eq!(columns, expected, "{kind}");
+    }
 }
 
 #[test]
@@ -270,12 +298,14 @@ fn every_rule_has_a_message_and_passes_static_analysis() {
             }
         });
     }
-    // Per kind: immutability, instanceId, secret name, timeout format and range (5 x 4 = 20);
-    // DcsRestore: exactly-one, backupRef.name, backupId (3); DDS/TaurusDB: backupName, description (2 x 2).
+    // Per kind: immutability, instanceId, secret name, timeout format and range (5 x 6 = 30);
+    // DcsRestore: exactly-one, backupRef.name, backupId (3); DDS/TaurusDB: backupName, description (2 x 2);
+    // DdsRestore/TaurusDbRestore: exactly-one source, sourceInstanceId only with restoreTime,
+    // backupRef.name, backupId, restoreTime, sourceInstanceId (6 x 2).
     // BackupSchedule (29): name length, retention needs Delete, schedule (3), timeZone, startingDeadline
     // (2), template exactly-one and kind fixed (2), the three templates' rules without immutability
     // (4 + 6 + 6), retention keepLast, maxAge (2), keepFailed. (Status carries no rules.)
-    assert_eq!(rules, 57);
+    assert_eq!(rules, 79);
 }
 
 #[test]

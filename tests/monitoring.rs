@@ -315,3 +315,73 @@ fn the_no_leader_alert_asks_every_shard_for_a_leader() {
         rule.expr
     );
 }
+
+/// The kinds a selector of `metric` in an expression lets through, of `kinds`.
+struct KindsSelected<'a> {
+    metric: &'static str,
+    kinds: &'a [&'static str],
+    selected: Vec<BTreeSet<&'static str>>,
+}
+
+impl ExprVisitor for KindsSelected<'_> {
+    type Error = String;
+
+    fn pre_visit(&mut self, expr: &Expr) -> Result<bool, String> {
+        if let Expr::VectorSelector(v) = expr
+            && v.name.as_deref() == Some(self.metric)
+        {
+            let lets_through = |kind: &str| {
+                v.matchers
+                    .matchers
+                    .iter()
+                    .filter(|m| m.name == "kind")
+                    .all(|m| m.is_match(kind))
+            };
+            self.selected.push(
+                self.kinds
+                    .iter()
+                    .copied()
+                    .filter(|k| lets_through(k))
+                    .collect(),
+            );
+        }
+        Ok(true)
+    }
+}
+
+#[test]
+fn the_missing_backup_alert_leaves_the_restore_kinds_out() {
+    // A restore is rare by nature: "no successful restore for 26 h" is no alarm, and an alert
+    // that fired on it would never clear.
+    let file: RuleFile =
+        serde_saphyr::from_str(&read(&format!("{CHART}/files/alerts.yaml"))).unwrap();
+    let rule = file
+        .groups
+        .iter()
+        .flat_map(|g| &g.rules)
+        .find(|r| r.alert == "HwcloudBackupMissing")
+        .expect("the alert");
+    let kinds = [
+        "dcsbackup",
+        "ddsbackup",
+        "taurusdbbackup",
+        "dcsrestore",
+        "ddsrestore",
+        "taurusdbrestore",
+    ];
+    let mut v = KindsSelected {
+        metric: "hwcloud_backup_last_success_timestamp_seconds",
+        kinds: &kinds,
+        selected: Vec::new(),
+    };
+    walk_expr(&mut v, &parser::parse(&rule.expr).unwrap()).unwrap();
+    assert!(!v.selected.is_empty(), "{}", rule.expr);
+    for selected in v.selected {
+        assert_eq!(
+            selected,
+            BTreeSet::from(["dcsbackup", "ddsbackup", "taurusdbbackup"]),
+            "{}",
+            rule.expr
+        );
+    }
+}

@@ -20,7 +20,8 @@ use hwcloud_backup_operator::controller::backup_schedule::reconcile::{
 use hwcloud_backup_operator::controller::driver::reconcile_once;
 use hwcloud_backup_operator::controller::operation::Operation;
 use hwcloud_backup_operator::crd::{
-    BackupSchedule, DcsBackup, DcsRestore, DdsBackup, Phase, TaurusDbBackup,
+    BackupSchedule, DcsBackup, DcsRestore, DdsBackup, DdsRestore, Phase, TaurusDbBackup,
+    TaurusDbRestore,
 };
 use hwcloud_backup_operator::operator::check_crds;
 use serde_json::{Value, json};
@@ -171,7 +172,23 @@ async fn every_api_call_is_listed_for_rbac() {
         delete_policy("taurus-1"),
     )
     .await;
+    let dds_restore = lifecycle::<DdsRestore>(
+        &h,
+        "DdsRestore",
+        "ddsrestores",
+        json!({"instanceId": "mongo-1", "backupRef": {"name": "ddsbackups-1"}}),
+    )
+    .await;
+    let taurus_restore = lifecycle::<TaurusDbRestore>(
+        &h,
+        "TaurusDbRestore",
+        "taurusdbrestores",
+        json!({"instanceId": "taurus-1", "backupRef": {"name": "taurusdbbackups-1"}}),
+    )
+    .await;
     delete::<DcsRestore>(&h, &restore).await;
+    delete::<DdsRestore>(&h, &dds_restore).await;
+    delete::<TaurusDbRestore>(&h, &taurus_restore).await;
     delete::<DcsBackup>(&h, &dcs).await;
     delete::<DdsBackup>(&h, &dds).await;
     delete::<TaurusDbBackup>(&h, &taurus).await;
@@ -211,8 +228,10 @@ async fn every_api_call_is_listed_for_rbac() {
         .filter(|g| {
             // The recorder patches an event only when the same one repeats within its cache window.
             *g != grant("events.k8s.io", "events", "patch")
-            // A DcsRestore never gets the finalizer, so it is never merge-patched.
+            // A restore never gets the finalizer, so it is never merge-patched.
                 && *g != grant("backup.hwcloud.dev", "dcsrestores", "patch")
+                && *g != grant("backup.hwcloud.dev", "ddsrestores", "patch")
+                && *g != grant("backup.hwcloud.dev", "taurusdbrestores", "patch")
         })
         .filter(|g| !made.contains(g))
         .collect();

@@ -35,6 +35,8 @@ fn example_manifests_are_the_files_in_examples() {
         "dcsrestore.yaml",
         "ddsbackup.yaml",
         "taurusdbbackup.yaml",
+        "ddsrestore.yaml",
+        "taurusdbrestore.yaml",
         "backupschedule.yaml",
     ] {
         let body = read(&format!("examples/{file}"));
@@ -134,6 +136,8 @@ fn every_condition_reason_is_explained() {
         reason::CREDENTIALS_ERROR,
         reason::WAITING_FOR_BACKUP,
         BACKUP_UNUSABLE,
+        reason::INVALID_RESTORE_TIME,
+        reason::OUTCOME_UNKNOWN,
     ] {
         row(&readme, &format!("| `{r}` |"));
     }
@@ -200,6 +204,22 @@ fn every_metric_is_documented() {
         names.push(name);
     }
     assert_eq!(names.len(), 12, "{names:?}");
+}
+
+#[test]
+fn the_restore_kinds_warn_in_bold_that_they_overwrite_the_instance() {
+    let readme = readme();
+    for kind in ["DdsRestore", "TaurusDbRestore"] {
+        let section = readme
+            .split(&format!("### {kind}\n"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("README.md has no section ### {kind}"));
+        let section = section.split("\n### ").next().unwrap_or_default();
+        assert!(
+            section.contains("**An in-place restore overwrites the instance"),
+            "### {kind} must say in bold that it overwrites the instance"
+        );
+    }
 }
 
 #[test]

@@ -9,6 +9,7 @@ use hwcloud_backup_operator::cloud::types::{OpState, OpView};
 use hwcloud_backup_operator::controller::decide::{
     self, Failure, Frame, Observation, OpIds, Plan, reason,
 };
+use hwcloud_backup_operator::controller::operation::Prepared;
 use hwcloud_backup_operator::crd::{OperationStatus, Phase};
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -42,7 +43,8 @@ fn view(state: OpState, raw: &str, progress: f64) -> OpView {
 /// The mix, in ten slots: 6 running polls, 1 completion, 1 create, 1 busy wait, 1 failed poll.
 fn mix(now: Timestamp) -> Vec<(OperationStatus, Observation)> {
     let f = frame(now);
-    let pending = decide::mark_create_pending(&OperationStatus::default(), &f);
+    let pending =
+        decide::mark_create_pending(&OperationStatus::default(), &f, &Prepared::default());
     let ids = OpIds {
         backup_id: Some("4f1c9a2e-7b1d-4c55-9a0e-1b2c3d4e5f60".into()),
         job_id: None,

@@ -1,4 +1,4 @@
-//! DDS (MongoDB) manual backups: create, follow the job, list, delete.
+//! DDS (MongoDB): manual backups (create, follow the job, list, delete) and in-place restores.
 
 use http::Method;
 use serde_json::json;
@@ -8,6 +8,7 @@ use super::db_api::DbApi;
 use super::endpoints::Service;
 use super::error::Error;
 use super::job::{CreatedBackup, DbBackup, Job, parse_created};
+use super::restore_wire::{ListedJob, RestoreFrom, RestoreWindow};
 use super::transport::Request;
 use super::wire::KB;
 
@@ -67,5 +68,30 @@ impl<'a> Dds<'a> {
     /// Deletes a backup (the cloud runs a job for it); a missing backup is class `NotFound`.
     pub async fn delete_backup(&self, backup_id: &str) -> Result<(), Error> {
         self.api.delete_backup(backup_id).await
+    }
+
+    /// `POST /v3/{pid}/instances/recovery` (answers 200 `{job_id}`): overwrites `target`.
+    pub async fn restore(&self, target: &str, from: &RestoreFrom) -> Result<String, Error> {
+        self.api.restore(target, from).await
+    }
+
+    /// The restorable windows of `instance_id` on the UTC day `date` (key `restore_time`).
+    pub async fn restore_windows(
+        &self,
+        instance_id: &str,
+        date: jiff::civil::Date,
+    ) -> Result<Vec<RestoreWindow>, Error> {
+        self.api.restore_windows(instance_id, date).await
+    }
+
+    /// `GET /v3.1/{pid}/jobs`: the jobs named `name` created between `since` and `until` (Huawei
+    /// Cloud documents it; OTC does not).
+    pub async fn list_jobs(
+        &self,
+        name: &str,
+        since: jiff::Timestamp,
+        until: jiff::Timestamp,
+    ) -> Result<Vec<ListedJob>, Error> {
+        self.api.list_jobs(name, since, until).await
     }
 }

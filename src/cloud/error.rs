@@ -256,7 +256,6 @@ const AUTH_CODES: &[&str] = &[
     "APIG.0301",
     "APIGW.0303",
     "APIG.0303",
-    "APIGW.0101",
     "DCS.1001",
     "DCS.1002",
     "DCS.1003",
@@ -264,6 +263,10 @@ const AUTH_CODES: &[&str] = &[
 ];
 
 const NOT_FOUND_CODES: &[&str] = &[
+    // The gateway knows no such API ("does not exist or has not been published"): a path a cloud
+    // does not offer (OTC lacks some Huawei Cloud APIs), never a credentials problem.
+    "APIGW.0101",
+    "APIG.0101",
     "DCS.3022",
     "DBS.201502",
     "DBS.201214",
@@ -297,6 +300,9 @@ const TERMINAL_CODES: &[&str] = &[
 const SCOPED_CODES: &[(&str, &str, &str, ErrorClass)] = &[
     ("dcs", "delete_backup", "DCS.4031", ErrorClass::NotFound),
     ("dcs", "delete_backup", "111400031", ErrorClass::NotFound),
+    // DDS answers a restore "invalid request for the current state" while the instance is busy
+    // with something else (restore-and-schedule.md A.4): wait, as for the other busy codes.
+    ("dds", "create_restore", "DBS.280042", ErrorClass::Busy),
 ];
 
 /// Classifies the error a `service` call named `operation` got: codes scoped to that call first,
@@ -485,6 +491,15 @@ mod tests {
         assert_eq!(classify(400, "DBS.200543"), ErrorClass::NotFound);
         assert_eq!(classify(400, "DBS.201201"), ErrorClass::Terminal);
         assert_eq!(classify(400, "DBS.280277"), ErrorClass::Terminal);
+    }
+
+    #[test]
+    fn an_api_the_gateway_does_not_know_is_not_a_credentials_error() {
+        // OTC answers the Huawei-only APIs (TaurusDB in-place restore, the DDS job list) this way;
+        // as `Auth` it would open the account's breaker and hold back every resource using it.
+        assert_eq!(classify(404, "APIGW.0101"), ErrorClass::NotFound);
+        assert_eq!(classify(404, "APIG.0101"), ErrorClass::NotFound);
+        assert_eq!(classify(401, "APIGW.0301"), ErrorClass::Auth);
     }
 
     #[test]

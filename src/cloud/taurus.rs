@@ -1,4 +1,5 @@
-//! TaurusDB (formerly GaussDB for MySQL) manual backups: create, follow the job, list, delete.
+//! TaurusDB (formerly GaussDB for MySQL): manual backups (create, follow the job, list, delete) and
+//! in-place restores.
 
 use http::Method;
 use serde_json::json;
@@ -8,6 +9,7 @@ use super::db_api::DbApi;
 use super::endpoints::Service;
 use super::error::Error;
 use super::job::{CreatedBackup, DbBackup, Job, parse_created};
+use super::restore_wire::{RestoreFrom, RestoreWindow};
 use super::transport::Request;
 use super::wire::MB;
 
@@ -67,5 +69,19 @@ impl<'a> Taurus<'a> {
     /// Deletes a backup (synchronous on TaurusDB); a missing backup is class `NotFound`.
     pub async fn delete_backup(&self, backup_id: &str) -> Result<(), Error> {
         self.api.delete_backup(backup_id).await
+    }
+
+    /// `POST /v3/{pid}/instances/restore` (Huawei Cloud; any 2xx `{job_id}`): overwrites `target`.
+    pub async fn restore(&self, target: &str, from: &RestoreFrom) -> Result<String, Error> {
+        self.api.restore(target, from).await
+    }
+
+    /// The restorable windows of `instance_id` on the UTC day `date` (key `restore_times`).
+    pub async fn restore_windows(
+        &self,
+        instance_id: &str,
+        date: jiff::civil::Date,
+    ) -> Result<Vec<RestoreWindow>, Error> {
+        self.api.restore_windows(instance_id, date).await
     }
 }

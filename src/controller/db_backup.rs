@@ -37,7 +37,7 @@ impl DbService {
         }
     }
 
-    async fn job(self, cloud: &CloudClient, id: &str) -> Result<Job, CloudError> {
+    pub(crate) async fn job(self, cloud: &CloudClient, id: &str) -> Result<Job, CloudError> {
         match self {
             Self::Dds => cloud.dds().get_job(id).await,
             Self::Taurus => cloud.taurus().get_job(id).await,
@@ -51,7 +51,11 @@ impl DbService {
         }
     }
 
-    async fn get(self, cloud: &CloudClient, id: &str) -> Result<Option<DbBackup>, CloudError> {
+    pub(crate) async fn get(
+        self,
+        cloud: &CloudClient,
+        id: &str,
+    ) -> Result<Option<DbBackup>, CloudError> {
         match self {
             Self::Dds => cloud.dds().get_backup(id).await,
             Self::Taurus => cloud.taurus().get_backup(id).await,

@@ -1,10 +1,6 @@
 //! `DcsRestore`: restores a DCS instance from one of its backups. Deleting it never touches the cloud.
 
-use std::time::{Duration, Instant};
-
-use jiff::Timestamp;
-use kube::api::Api;
-use kube::{Resource, ResourceExt};
+use std::time::Instant;
 
 use crate::cloud::client::CloudClient;
 use crate::cloud::dcs::DcsBackupRecord;
@@ -15,28 +11,17 @@ use crate::controller::dcs::{self, has_marker, list_key, not_before_deadline, re
 use crate::controller::decide::{Failure, Observation, OpIds, reason};
 use crate::controller::error::{Error, Result};
 use crate::controller::operation::{Created, Found, Operation, Prepared, timeout_of};
-use crate::crd::{DcsBackup, DcsRestore, OperationStatus, Phase};
+use crate::controller::restore_backup::{self, Wanted};
+use crate::crd::{DcsBackup, DcsRestore, OperationStatus};
 
 /// Reason when the backup to restore belongs to another instance or cannot be restored.
-pub const BACKUP_UNUSABLE: &str = "BackupUnusable";
-
-/// The backup a restore restores, and since when it should be listed by the cloud.
-struct Wanted {
-    id: String,
-    /// The restore's creation, or the referenced `DcsBackup`'s completion if later: a list may
-    /// lack the backup for a short while after that, not longer.
-    since: Option<Timestamp>,
-}
+pub use crate::controller::state::reason::BACKUP_UNUSABLE;
 
 impl DcsRestore {
     /// Resolves the backup id: from `backupId`, or from the referenced `DcsBackup` once it succeeded.
     async fn backup_id(&self, ctx: &Context) -> Result<Result<Wanted, Observation>> {
-        let created = self.meta().creation_timestamp.as_ref().map(|t| t.0);
         if let Some(id) = &self.spec.backup_id {
-            return Ok(Ok(Wanted {
-                id: id.clone(),
-                since: created,
-            }));
+            return Ok(Ok(restore_backup::by_id(self, id)));
         }
         let Some(r) = &self.spec.backup_ref else {
             let message = "exactly one of backupRef and backupId must be set".to_string();
@@ -45,49 +30,7 @@ impl DcsRestore {
                 message,
             }));
         };
-        let ns = self.namespace().ok_or(Error::MissingField("namespace"))?;
-        let backups: Api<DcsBackup> = Api::namespaced(ctx.client.clone(), &ns);
-        let Some(backup) = backups.get_opt(&r.name).await.map_err(Error::Kube)? else {
-            let message = format!("waiting for DcsBackup {ns}/{} to exist", r.name);
-            return Ok(Err(Observation::Waiting {
-                reason: reason::WAITING_FOR_BACKUP,
-                message,
-            }));
-        };
-        if backup.spec.instance_id != self.spec.instance_id {
-            let message = format!(
-                "DcsBackup {} backs up instance {}, not {}: a restore only takes backups of its own instance",
-                r.name, backup.spec.instance_id, self.spec.instance_id
-            );
-            return Ok(Err(Observation::Invalid {
-                reason: BACKUP_UNUSABLE,
-                message,
-            }));
-        }
-        let status = backup.status.clone().unwrap_or_default();
-        match (status.phase, status.backup_id) {
-            (Some(Phase::Succeeded), Some(id)) => {
-                let completed = status.completed_at.map(|t| t.0);
-                Ok(Ok(Wanted {
-                    id,
-                    since: created.max(completed),
-                }))
-            }
-            (Some(Phase::Failed), _) => {
-                let message = format!("DcsBackup {} failed; there is nothing to restore", r.name);
-                Ok(Err(Observation::Invalid {
-                    reason: BACKUP_UNUSABLE,
-                    message,
-                }))
-            }
-            _ => {
-                let message = format!("waiting for DcsBackup {} to succeed", r.name);
-                Ok(Err(Observation::Waiting {
-                    reason: reason::WAITING_FOR_BACKUP,
-                    message,
-                }))
-            }
-        }
+        restore_backup::by_ref::<DcsBackup, _>(ctx, self, &self.spec.instance_id, &r.name).await
     }
 
     /// The backup's record: from the list shared with other polls of the instance, or, when that
@@ -108,36 +51,6 @@ impl DcsRestore {
         // Served again without a call when the list above was itself fetched just now.
         let fresh = dcs::backups(ctx, cloud, instance, Some(asked)).await?;
         Ok(find(&fresh))
-    }
-
-    /// A backup the cloud does not list for the instance (never existed, of another instance, or
-    /// gone): unusable, once the cloud has had a short grace period to list it.
-    fn not_listed(&self, ctx: &Context, wanted: &Wanted) -> Observation {
-        let instance = &self.spec.instance_id;
-        let grace = ctx.settings.visibility_grace;
-        // A `since` ahead of this clock (skew) counts as just now.
-        let missing_for = wanted
-            .since
-            .map(|t| Duration::try_from(Timestamp::now().duration_since(t)).unwrap_or_default());
-        if missing_for.is_some_and(|m| m < grace) {
-            let message = format!(
-                "waiting for the cloud to list backup {} for instance {instance} (up to {}s)",
-                wanted.id,
-                grace.as_secs()
-            );
-            return Observation::Waiting {
-                reason: reason::WAITING_FOR_BACKUP,
-                message,
-            };
-        }
-        let message = format!(
-            "backup {} is not listed by the cloud for instance {instance}: it is of another instance, or gone",
-            wanted.id
-        );
-        Observation::Invalid {
-            reason: BACKUP_UNUSABLE,
-            message,
-        }
     }
 }
 
@@ -166,30 +79,29 @@ impl Operation for DcsRestore {
             }
         };
         let Some(record) = record else {
-            return Ok(Err(self.not_listed(ctx, &wanted)));
+            let grace = ctx.settings.visibility_grace;
+            return Ok(Err(restore_backup::not_listed(
+                &self.spec.instance_id,
+                &wanted,
+                grace,
+            )));
         };
         let id = wanted.id;
         match record.view().state {
-            OpState::Succeeded => Ok(Ok(Some(id))),
+            OpState::Succeeded => Ok(Ok(Prepared::backup(id))),
             OpState::InProgress | OpState::Unknown => {
                 let message = format!(
                     "waiting for backup {id} to finish (cloud status {})",
                     record.status
                 );
-                Ok(Err(Observation::Waiting {
-                    reason: reason::WAITING_FOR_BACKUP,
-                    message,
-                }))
+                Ok(Err(restore_backup::waiting(message)))
             }
             OpState::Failed => {
                 let message = format!(
                     "backup {id} cannot be restored: its cloud status is {}",
                     record.status
                 );
-                Ok(Err(Observation::Invalid {
-                    reason: BACKUP_UNUSABLE,
-                    message,
-                }))
+                Ok(Err(restore_backup::unusable(message)))
             }
         }
     }
@@ -202,6 +114,7 @@ impl Operation for DcsRestore {
         prepared: &Prepared,
     ) -> Result<Result<Created, CloudError>> {
         let backup_id = prepared
+            .backup_id
             .clone()
             .ok_or_else(|| Error::Internal("restore created without a resolved backup".into()))?;
         let remark = remark_with_marker(self.spec.remark.as_deref(), marker);

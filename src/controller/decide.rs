@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::cloud::error::ErrorClass;
+use crate::controller::operation::Prepared;
 use crate::controller::running;
 use crate::crd::{OperationStatus, Phase};
 
@@ -38,15 +39,33 @@ pub fn plan(
     }
 }
 
+/// A point in time as status shows it: UTC, to the millisecond the cloud takes.
+pub fn restore_time_text(at: Timestamp) -> String {
+    Timestamp::from_millisecond(at.as_millisecond())
+        .unwrap_or(at)
+        .to_string()
+}
+
 pub(super) fn age(at: Timestamp, now: Timestamp) -> Duration {
     now.duration_since(at).try_into().unwrap_or(Duration::ZERO)
 }
 
-/// Status before the create call: the crash-safe "create pending" marker.
-pub fn mark_create_pending(status: &OperationStatus, f: &Frame<'_>) -> OperationStatus {
+/// Status before the create call: the crash-safe "create pending" marker, with what a restore
+/// restores (so that a restore adopted after a crash still says it).
+pub fn mark_create_pending(
+    status: &OperationStatus,
+    f: &Frame<'_>,
+    prepared: &Prepared,
+) -> OperationStatus {
     let mut s = status.clone();
     s.phase = Some(Phase::Pending);
     s.create_requested_at = Some(Time(f.now));
+    if let Some(id) = &prepared.backup_id {
+        s.backup_id = Some(id.clone());
+    }
+    if let Some(at) = prepared.restore_time {
+        s.restore_time = Some(restore_time_text(at));
+    }
     set_ready(
         &mut s,
         f,
@@ -77,7 +96,7 @@ fn transition(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
     let (reason, requeue, event) = match obs {
         Observation::Created(ids) => {
             start_running(&mut s, ids, f);
-            let note = format!("started {} {}", f.noun.to_lowercase(), id_text(&s));
+            let note = format!("started {} {}", f.noun.to_lowercase(), id_text(&s, f.noun));
             (
                 reason::IN_PROGRESS,
                 Requeue::Poll {
@@ -95,7 +114,7 @@ fn transition(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
             let mut note = format!(
                 "adopted {} {} created before a restart",
                 f.noun.to_lowercase(),
-                id_text(&s)
+                id_text(&s, f.noun)
             );
             if !duplicates.is_empty() {
                 note.push_str(&format!(
@@ -147,6 +166,20 @@ fn transition(status: &OperationStatus, obs: Observation, f: &Frame<'_>) -> Deci
             s.phase = Some(Phase::Pending);
             s.message = Some(fail.message.clone());
             retry(&fail, f)
+        }
+        Observation::Unfound(Unfound::NotListed {
+            window_passed: false,
+            ..
+        }) => {
+            let message = "confirming that an interrupted create did not reach the cloud".into();
+            let waiting = Observation::Waiting {
+                reason: reason::CREATING,
+                message,
+            };
+            return transition(status, waiting, f);
+        }
+        Observation::Unfound(Unfound::NotListed { detail, .. } | Unfound::Impossible(detail)) => {
+            outcome_unknown(&mut s, f, &detail)
         }
         Observation::Progress(view) => return running::progress(s, view, f),
         Observation::NotVisible => running::not_listed(&mut s, f),
@@ -220,6 +253,27 @@ pub(super) fn finish(s: &mut OperationStatus, f: &Frame<'_>, phase: Phase, msg: 
     s.message = Some(msg.to_string());
 }
 
+/// A create whose fate is unknown and whose object cannot be found, of a kind that never creates
+/// twice: it fails, and says where to look. The marker stays, as a record of when it was asked.
+fn outcome_unknown(s: &mut OperationStatus, f: &Frame<'_>, detail: &str) -> Step {
+    let noun = f.noun.to_lowercase();
+    let at = s
+        .create_requested_at
+        .as_ref()
+        .map_or_else(|| "earlier".to_string(), |t| format!("at {}", t.0));
+    let msg = format!(
+        "the {noun} requested {at} may or may not have reached the cloud, and {detail}: check the \
+         instance in the cloud console. No second {noun} is ever sent; create a new resource to \
+         try again"
+    );
+    finish(s, f, Phase::Failed, &msg);
+    (
+        reason::OUTCOME_UNKNOWN,
+        Requeue::Never,
+        Some(warning(reason::OUTCOME_UNKNOWN.into(), msg)),
+    )
+}
+
 /// A create the cloud refused: a terminal refusal fails the resource, any other is retried.
 fn refused(s: &mut OperationStatus, fail: Failure, f: &Frame<'_>) -> Step {
     match fail.class {
@@ -269,11 +323,19 @@ pub(super) fn deadline_in(s: &OperationStatus, f: &Frame<'_>) -> Option<Duration
     Some(f.timeout.saturating_sub(age(started.0, f.now)))
 }
 
-pub(super) fn id_text(s: &OperationStatus) -> String {
-    s.restore_id
-        .clone()
-        .or_else(|| s.backup_id.clone())
-        .or_else(|| s.job_id.clone())
+/// The id that names the operation in messages: a restore's record or job (not the backup it
+/// restores), a backup's id.
+pub(super) fn id_text(s: &OperationStatus, noun: &str) -> String {
+    let restore = noun.eq_ignore_ascii_case("restore");
+    let ids = if restore {
+        [&s.restore_id, &s.job_id, &s.backup_id]
+    } else {
+        [&s.restore_id, &s.backup_id, &s.job_id]
+    };
+    ids.into_iter()
+        .flatten()
+        .next()
+        .cloned()
         .unwrap_or_default()
 }
 

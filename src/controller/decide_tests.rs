@@ -8,6 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use super::decide::*;
 use crate::cloud::error::ErrorClass;
 use crate::cloud::types::{OpState, OpView};
+use crate::controller::operation::Prepared;
 use crate::crd::{OperationStatus, Phase};
 
 pub(super) fn ts(secs: i64) -> Timestamp {
@@ -68,7 +69,7 @@ pub(super) fn fail(class: ErrorClass) -> Failure {
 
 #[test]
 fn a_call_held_back_by_the_accounts_own_rate_limit_comes_back_when_a_slot_is_free() {
-    let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
+    let pending = mark_create_pending(&OperationStatus::default(), &frame(0), &Prepared::default());
     let held_back = Failure {
         retry_in: Some(Duration::from_millis(700)),
         ..fail(ErrorClass::Throttled)
@@ -137,7 +138,7 @@ fn plan_follows_persisted_status() {
 
 #[test]
 fn marker_is_written_before_create_and_cleared_with_ids() {
-    let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
+    let pending = mark_create_pending(&OperationStatus::default(), &frame(0), &Prepared::default());
     assert_eq!(pending.phase, Some(Phase::Pending));
     assert_eq!(pending.create_requested_at, Some(Time(ts(0))));
     assert_eq!(ready(&pending), ("False".into(), "Creating".into()));
@@ -173,7 +174,7 @@ fn marker_is_written_before_create_and_cleared_with_ids() {
 
 #[test]
 fn busy_and_throttled_creates_requeue_without_failing_and_drop_the_marker() {
-    let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
+    let pending = mark_create_pending(&OperationStatus::default(), &frame(0), &Prepared::default());
     for (class, reason) in [
         (ErrorClass::Busy, "InstanceBusy"),
         (ErrorClass::Throttled, "Throttled"),
@@ -202,7 +203,7 @@ fn busy_and_throttled_creates_requeue_without_failing_and_drop_the_marker() {
 
 #[test]
 fn terminal_create_errors_fail_the_resource() {
-    let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
+    let pending = mark_create_pending(&OperationStatus::default(), &frame(0), &Prepared::default());
     let d = decide(
         &pending,
         Observation::CreateRejected(fail(ErrorClass::Terminal)),
@@ -234,7 +235,7 @@ fn auth_errors_back_off_long() {
 
 #[test]
 fn indeterminate_create_keeps_the_marker_for_adoption() {
-    let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
+    let pending = mark_create_pending(&OperationStatus::default(), &frame(0), &Prepared::default());
     let d = decide(
         &pending,
         Observation::CreateIndeterminate(fail(ErrorClass::Retryable)),
@@ -252,7 +253,7 @@ fn indeterminate_create_keeps_the_marker_for_adoption() {
 
 #[test]
 fn adoption_resumes_running_or_finishes_at_once() {
-    let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
+    let pending = mark_create_pending(&OperationStatus::default(), &frame(0), &Prepared::default());
     let ids = OpIds {
         backup_id: Some("b9".into()),
         ..Default::default()
@@ -325,7 +326,7 @@ fn ready_transition_time_moves_only_when_truth_changes() {
 
 #[test]
 fn a_failure_names_its_request_id_in_the_event_never_in_status() {
-    let pending = mark_create_pending(&OperationStatus::default(), &frame(0));
+    let pending = mark_create_pending(&OperationStatus::default(), &frame(0), &Prepared::default());
     let failure = |id: &str| Failure {
         class: ErrorClass::Retryable,
         message: "dcs create_backup failed: HTTP 500 SYS.0500: internal error".into(),
@@ -368,7 +369,7 @@ fn a_refused_recreate_keeps_the_marker_of_the_earlier_create() {
         create_requested_at: Some(Time(ts(0))),
         ..Default::default()
     };
-    let pending = mark_create_pending(&earlier, &frame(100));
+    let pending = mark_create_pending(&earlier, &frame(100), &Prepared::default());
     for (class, reason) in [
         (ErrorClass::Busy, "InstanceBusy"),
         (ErrorClass::Throttled, "Throttled"),

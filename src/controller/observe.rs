@@ -11,11 +11,11 @@ use kube::ResourceExt;
 
 use crate::cloud::client::CloudClient;
 use crate::cloud::error::Error as CloudError;
-use crate::controller::decide::{self, Failure, Frame, Observation, Plan, reason};
+use crate::controller::decide::{self, Failure, Frame, Observation, Plan, Unfound, reason};
 use crate::controller::driver::Reconciling;
 use crate::controller::error::{Error, Result};
 use crate::controller::kube_io::{apply_marker, load_account};
-use crate::controller::operation::{Created, Operation, Prepared, marker};
+use crate::controller::operation::{Created, Operation, Prepared, Search, Trace, marker};
 use crate::crd::OperationStatus;
 
 /// Performs this reconcile's cloud I/O and says what it learned, with the status the observation
@@ -43,7 +43,7 @@ pub(crate) async fn observe<K: Operation>(
             let obs = poll(r, &cloud, &status).await;
             Ok((status, obs))
         }
-        Plan::Adopt { may_recreate } => match adopt(r, &cloud, may_recreate).await? {
+        Plan::Adopt { may_recreate } => match adopt(r, &cloud, &status, may_recreate).await? {
             Some(obs) => Ok((status, obs)),
             // Nothing was made: this is a create like any other, and the spec is checked first.
             None => match validate(r) {
@@ -117,14 +117,20 @@ async fn poll<K: Operation>(
 }
 
 /// Looks for the object an interrupted create may have made. `None`: nothing found, and the
-/// marker is old enough that the resource may create again.
+/// marker is old enough that the resource may create again (never for a kind that creates once).
 async fn adopt<K: Operation>(
     r: &Reconciling<'_, K>,
     cloud: &CloudClient,
+    status: &OperationStatus,
     may_recreate: bool,
 ) -> Result<Option<Observation>> {
-    let obs = match r.obj.find(r.ctx, cloud, &marker(&r.uid)).await {
-        Ok(found) if !found.is_empty() => {
+    let marker = marker(&r.uid);
+    let trace = Trace {
+        marker: &marker,
+        requested_at: status.create_requested_at.as_ref().map(|t| t.0),
+    };
+    let obs = match r.obj.search(r.ctx, cloud, &trace).await {
+        Ok(Search::Listed(found)) if !found.is_empty() => {
             r.ctx.locks.hold(r.obj.instance_id(), &r.owner);
             let mut found = found.into_iter();
             let first = found
@@ -139,11 +145,15 @@ async fn adopt<K: Operation>(
                 duplicates,
             }
         }
-        Ok(_) if may_recreate => return Ok(None),
-        Ok(_) => Observation::Waiting {
-            reason: reason::CREATING,
-            message: "confirming that an interrupted create did not reach the cloud".into(),
-        },
+        Ok(Search::Listed(_)) if may_recreate && !K::NEVER_TWICE => return Ok(None),
+        Ok(Search::Listed(_)) => Observation::Unfound(Unfound::NotListed {
+            window_passed: may_recreate,
+            detail: format!(
+                "nothing it started on instance {} is listed",
+                r.obj.instance_id()
+            ),
+        }),
+        Ok(Search::Impossible(why)) => Observation::Unfound(Unfound::Impossible(why)),
         Err(e) => Observation::LookupFailed(failure(&e)),
     };
     Ok(Some(obs))
@@ -162,7 +172,7 @@ async fn create<K: Operation>(
     };
     // Set when an earlier create's fate is unknown and nothing was found by its marker.
     let recreate = status.create_requested_at.is_some();
-    let pending = match claim_and_mark(r, &status, frame).await? {
+    let pending = match claim_and_mark(r, &status, frame, &prepared).await? {
         Ok(pending) => pending,
         Err(obs) => return Ok((status, obs)),
     };
@@ -187,6 +197,7 @@ async fn claim_and_mark<K: Operation>(
     r: &Reconciling<'_, K>,
     status: &OperationStatus,
     frame: &Frame<'_>,
+    prepared: &Prepared,
 ) -> Result<Result<OperationStatus, Observation>> {
     if let Err(holder) = r.ctx.locks.try_claim(r.obj.instance_id(), &r.owner) {
         return Ok(Err(waiting_for(r.obj, &holder)));
@@ -194,7 +205,7 @@ async fn claim_and_mark<K: Operation>(
     // Persist the marker BEFORE the cloud call: after a crash the next reconcile looks the object up.
     // Only while this replica holds the lease, and only on the resourceVersion the decision was
     // made from (a stale writer gets a conflict instead of a marker).
-    let pending = decide::mark_create_pending(status, frame);
+    let pending = decide::mark_create_pending(status, frame, prepared);
     r.ctx.fence.check()?;
     apply_marker(r.ctx, &r.api, r.obj, &pending).await?;
     r.ctx.fence.check()?;

@@ -2,6 +2,8 @@
 
 use std::future::Future;
 
+use jiff::Timestamp;
+
 use crate::cloud::client::CloudClient;
 use crate::cloud::error::Error as CloudError;
 use crate::cloud::types::OpView;
@@ -11,8 +13,44 @@ use crate::controller::error::Result;
 use crate::crd::{BackupResource, OperationStatus};
 use std::time::Duration;
 
-/// What [`Operation::precheck`] resolved for the create: the backup id a restore restores.
-pub type Prepared = Option<String>;
+/// What [`Operation::precheck`] resolved for the create: what a restore restores. It goes into
+/// the create marker's status, so that an adopted restore still says what it restored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prepared {
+    /// The backup a restore restores.
+    pub backup_id: Option<String>,
+    /// The point in time a restore restores to.
+    pub restore_time: Option<Timestamp>,
+}
+
+impl Prepared {
+    /// A restore of the backup `id`.
+    pub fn backup(id: String) -> Self {
+        Self {
+            backup_id: Some(id),
+            restore_time: None,
+        }
+    }
+}
+
+/// What an interrupted create left to look for.
+#[derive(Debug, Clone, Copy)]
+pub struct Trace<'a> {
+    /// The marker its cloud object carries (when the kind's objects can carry one).
+    pub marker: &'a str,
+    /// When it was requested (`status.createRequestedAt`, whole seconds).
+    pub requested_at: Option<Timestamp>,
+}
+
+/// What a search for the object of an interrupted create saw.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Search {
+    /// The cloud's answer: what matched, oldest first (maybe nothing).
+    Listed(Vec<Found>),
+    /// The object cannot be found: the cloud offers no list to search, refused it, or listed more
+    /// than one candidate. Says why.
+    Impossible(String),
+}
 
 /// A cloud object found by the marker a create put into it.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +79,12 @@ pub trait Operation: BackupResource {
     /// Whether the status holds the ids that polling needs (so no create may happen again).
     fn has_ids(status: &OperationStatus) -> bool;
 
+    /// Whether a create whose fate is unknown (a crash, a timeout, a 5xx after the create marker
+    /// was written) must never be followed by another: a restore overwrites the instance, so a
+    /// second one could destroy what the first restored and was since written. When nothing is
+    /// found, such a kind ends with reason `RestoreOutcomeUnknown` instead of creating again.
+    const NEVER_TWICE: bool = false;
+
     /// Whether [`Operation::precheck`] does anything: such kinds report what they wait for (e.g. their
     /// backup) before queueing for the instance; the others queue before reading their Secret.
     const PRECHECKS: bool = false;
@@ -52,7 +96,7 @@ pub trait Operation: BackupResource {
         _ctx: &Context,
         _cloud: &CloudClient,
     ) -> impl Future<Output = Result<Result<Prepared, Observation>>> + Send {
-        async { Ok(Ok(None)) }
+        async { Ok(Ok(Prepared::default())) }
     }
 
     /// Starts the cloud operation, putting `marker` into the object (remark, description or name).
@@ -71,6 +115,21 @@ pub trait Operation: BackupResource {
         cloud: &CloudClient,
         marker: &str,
     ) -> impl Future<Output = Result<Vec<Found>, CloudError>> + Send;
+
+    /// Looks for what an interrupted create may have made: by default the objects carrying the
+    /// marker ([`Operation::find`]). Kinds whose cloud objects cannot carry one search otherwise.
+    fn search(
+        &self,
+        ctx: &Context,
+        cloud: &CloudClient,
+        trace: &Trace<'_>,
+    ) -> impl Future<Output = Result<Search, CloudError>> + Send {
+        async move {
+            self.find(ctx, cloud, trace.marker)
+                .await
+                .map(Search::Listed)
+        }
+    }
 
     /// Observes the running operation; `None` when the cloud does not list it (yet).
     fn poll(

@@ -16,7 +16,7 @@ use crate::controller::error::Error;
 use crate::controller::housekeeping::{self, Caches};
 use crate::controller::operation::Operation;
 use crate::controller::strip;
-use crate::crd::{DcsBackup, DcsRestore, DdsBackup, TaurusDbBackup};
+use crate::crd::{DcsBackup, DcsRestore, DdsBackup, DdsRestore, TaurusDbBackup, TaurusDbRestore};
 use crate::shard::WatchSelector;
 
 /// What to watch and how hard to work.
@@ -71,6 +71,8 @@ pub async fn run(
     add::<DcsRestore>(&ctx, &opts, &shutdown, &mut runs, &mut stores, &mut caches);
     add::<DdsBackup>(&ctx, &opts, &shutdown, &mut runs, &mut stores, &mut caches);
     add::<TaurusDbBackup>(&ctx, &opts, &shutdown, &mut runs, &mut stores, &mut caches);
+    add::<DdsRestore>(&ctx, &opts, &shutdown, &mut runs, &mut stores, &mut caches);
+    add::<TaurusDbRestore>(&ctx, &opts, &shutdown, &mut runs, &mut stores, &mut caches);
     runs.push(
         housekeeping::run(caches, ctx.clone(), shutdown.clone(), housekeeping::PERIOD).boxed(),
     );

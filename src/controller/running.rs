@@ -22,7 +22,11 @@ pub(super) fn progress(mut s: OperationStatus, view: OpView, f: &Frame<'_>) -> D
     match view.state {
         OpState::Succeeded => {
             s.progress = Some(100.0);
-            let msg = format!("{} {} completed", f.noun.to_lowercase(), id_text(&s));
+            let msg = format!(
+                "{} {} completed",
+                f.noun.to_lowercase(),
+                id_text(&s, f.noun)
+            );
             finish(&mut s, f, Phase::Succeeded, &msg);
             set_ready(&mut s, f, true, reason::SUCCEEDED, &msg);
             Decision {
@@ -103,7 +107,7 @@ pub(super) fn not_listed(s: &mut OperationStatus, f: &Frame<'_>) -> Step {
     });
     gap.count = gap.count.saturating_add(1);
     let (count, missing_for) = (gap.count, age(gap.since.0, f.now));
-    let what = format!("{} {}", f.noun.to_lowercase(), id_text(s));
+    let what = format!("{} {}", f.noun.to_lowercase(), id_text(s, f.noun));
     if running_for < f.visibility_grace {
         s.message = Some("waiting for the cloud to list the new operation".into());
         return (reason::IN_PROGRESS, Requeue::After(f.retry_after), None);

@@ -26,6 +26,12 @@ pub mod reason {
     pub const CREDENTIALS_ERROR: &str = "CredentialsError";
     pub const WAITING_FOR_BACKUP: &str = "WaitingForBackup";
     pub const ADOPTED: &str = "Adopted";
+    /// A restore's backup belongs to another instance, failed, or is gone.
+    pub const BACKUP_UNUSABLE: &str = "BackupUnusable";
+    /// A restore's point in time lies outside every restorable window the cloud reports.
+    pub const INVALID_RESTORE_TIME: &str = "InvalidRestoreTime";
+    /// A restore request whose fate is unknown, and whose job cannot be found: never sent again.
+    pub const OUTCOME_UNKNOWN: &str = "RestoreOutcomeUnknown";
 }
 
 /// Answers in a row that must not list a running operation before it counts as gone (besides the
@@ -112,6 +118,8 @@ pub enum Observation {
     NotVisible,
     /// The poll failed.
     PollFailed(Failure),
+    /// A search for what an interrupted create may have made found nothing to adopt.
+    Unfound(Unfound),
     /// A precondition holds the resource back (credentials, busy instance, restore's backup).
     Waiting {
         reason: &'static str,
@@ -136,6 +144,17 @@ impl Observation {
             _ => None,
         }
     }
+}
+
+/// Why a search after an interrupted create found nothing to adopt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unfound {
+    /// The cloud lists nothing that matches (`detail` says what was looked for). Once
+    /// `window_passed`, an object the create made would have shown up by now; only a kind that
+    /// never creates twice is told so (the others create again).
+    NotListed { window_passed: bool, detail: String },
+    /// The cloud cannot be searched, or its answer cannot tell which object is the resource's.
+    Impossible(String),
 }
 
 /// When to look again.

@@ -74,15 +74,19 @@ pub struct OperationStatus {
     /// Where the operation stands (see [`Phase`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<Phase>,
-    /// Id of the cloud backup (DcsBackup, DdsBackup, TaurusDbBackup; for a DcsRestore, the backup restored).
+    /// Id of the cloud backup (DcsBackup, DdsBackup, TaurusDbBackup; for a restore, the backup restored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_id: Option<String>,
     /// Id of the cloud restore record (DcsRestore).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_id: Option<String>,
-    /// Id of the cloud job that runs the backup (DdsBackup, TaurusDbBackup).
+    /// Id of the cloud job that runs the backup or restore (DDS, TaurusDB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
+    /// The point in time a restore restores to (DdsRestore, TaurusDbRestore with `restoreTime`), in
+    /// UTC with the milliseconds the cloud takes, e.g. `2026-01-02T03:04:05.25Z`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_time: Option<String>,
     /// The status string the cloud last reported, unchanged (e.g. `backuping`, `Running`, `COMPLETED`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud_status: Option<String>,
@@ -116,8 +120,8 @@ pub struct OperationStatus {
     pub not_listed: Option<NotListed>,
     /// Standard conditions, keyed by type. `Ready` is True once the operation succeeded; its
     /// reason says what is happening (Creating, InProgress, Succeeded, CloudError, Throttled,
-    /// InstanceBusy, Timeout, InvalidSpec, CredentialsError; a DcsRestore also WaitingForBackup
-    /// and BackupUnusable).
+    /// InstanceBusy, Timeout, InvalidSpec, CredentialsError; restores also WaitingForBackup and
+    /// BackupUnusable, DDS/TaurusDB restores InvalidRestoreTime and RestoreOutcomeUnknown).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,

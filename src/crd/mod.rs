@@ -1,19 +1,23 @@
-//! The user-facing API: the four backup and restore kinds, `BackupSchedule`, their shared types, and CRD
+//! The user-facing API: the six backup and restore kinds, `BackupSchedule`, their shared types, and CRD
 //! YAML generation.
 
 pub mod backup_schedule;
 pub mod common;
 pub mod cron;
 mod db_backup;
+mod db_restore;
 pub mod dcs_backup;
 pub mod dcs_restore;
 pub mod dds_backup;
+pub mod dds_restore;
 pub mod duration;
 pub mod naming;
 pub mod resource;
+pub mod restore_rules;
 pub mod rules;
 pub mod schedule_rules;
 pub mod taurusdb_backup;
+pub mod taurusdb_restore;
 pub mod template;
 
 use std::{io, path::Path};
@@ -26,9 +30,11 @@ pub use common::{DeletionPolicy, LocalObjectRef, NotListed, OperationStatus, Pha
 pub use dcs_backup::{DcsBackup, DcsBackupFormat, DcsBackupSpec};
 pub use dcs_restore::{DcsRestore, DcsRestoreSpec};
 pub use dds_backup::{DdsBackup, DdsBackupSpec};
+pub use dds_restore::{DdsRestore, DdsRestoreSpec};
 pub use duration::parse_duration;
 pub use resource::BackupResource;
 pub use taurusdb_backup::{TaurusDbBackup, TaurusDbBackupSpec};
+pub use taurusdb_restore::{TaurusDbRestore, TaurusDbRestoreSpec};
 
 /// API group of every kind.
 pub const GROUP: &str = "backup.hwcloud.dev";
@@ -45,6 +51,8 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         DcsRestore::crd(),
         DdsBackup::crd(),
         TaurusDbBackup::crd(),
+        DdsRestore::crd(),
+        TaurusDbRestore::crd(),
         BackupSchedule::crd(),
     ]
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::reply::{OFFSET_TIME, api_error, fmt_time, page, query_int};
-use super::state::{DbBackup, DbService, Job, JobKind, Shared};
+use super::state::{Busy, DbBackup, DbService, Job, JobKind, Shared};
 use super::timeline::{Phase, Timeline};
 
 /// An error answer in the `{"error_code","error_msg"}` shape both services use.
@@ -64,18 +64,24 @@ pub(crate) struct NewBackup<'a> {
     pub description: &'a str,
 }
 
-/// The instance runs another backup: DDS 403 `DBS.200019`, TaurusDB 409 `DBS.201205`.
-fn busy(service: DbService) -> Fail {
-    match service {
-        DbService::Dds => fail(
+/// The instance runs another operation: DDS 403 `DBS.200019`; TaurusDB 409 `DBS.201205` for a
+/// backup, 409 `DBS.200019` for anything else (a restore).
+pub(crate) fn busy(service: DbService, what: Busy) -> Fail {
+    match (service, what) {
+        (DbService::Dds, _) => fail(
             StatusCode::FORBIDDEN,
             "DBS.200019",
             "Another operation is being performed on the instance.",
         ),
-        DbService::Taurus => fail(
+        (DbService::Taurus, Busy::BackingUp) => fail(
             StatusCode::CONFLICT,
             "DBS.201205",
             "A backup is being created for the instance.",
+        ),
+        (DbService::Taurus, Busy::Restoring) => fail(
+            StatusCode::CONFLICT,
+            "DBS.200019",
+            "Another operation is being performed on the instance.",
         ),
     }
 }
@@ -117,8 +123,8 @@ pub(crate) fn create(
             "The backup already exists.",
         ));
     }
-    if store.db_busy(service, req.instance_id, now) {
-        return Err(busy(service));
+    if let Some(what) = store.db_busy(service, req.instance_id, now) {
+        return Err(busy(service, what));
     }
     let timeline = Timeline::start(store.backup_duration);
     let job = Job {
@@ -190,10 +196,7 @@ pub(crate) fn get_job(sh: &Shared, service: DbService, q: &HashMap<String, Strin
     }
     let status = job.status(now);
     let done = job.timeline.done(now);
-    let name = match job.kind {
-        JobKind::CreateBackup => "Create backup",
-        JobKind::DeleteBackup => "Delete backup",
-    };
+    let name = job.name();
     let progress_key = match service {
         DbService::Dds => "progress",
         DbService::Taurus => "process",
@@ -206,7 +209,7 @@ pub(crate) fn get_job(sh: &Shared, service: DbService, q: &HashMap<String, Strin
         "ended": if done { json!(fmt_time(job.timeline.ended_at(), OFFSET_TIME)) } else { Value::Null },
         progress_key: job_progress(job, now),
         "instance": { "id": job.instance_id, "name": instance_name(service, &job.instance_id) },
-        "fail_reason": if status == "Failed" { json!("Backup failed: simulated failure.") } else { Value::Null },
+        "fail_reason": if status == "Failed" { json!("Simulated failure.") } else { Value::Null },
     });
     if service == DbService::Taurus {
         v["entities"] = json!({});

@@ -1,4 +1,5 @@
-//! Simulated DDS (MongoDB) backup APIs under `/dds`: create, job status, list, delete.
+//! Simulated DDS (MongoDB) APIs under `/dds`: backups (create, job status, list, delete), in-place
+//! restores and their windows ([`restore`]), and the job list ([`job_list`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use super::dbs::{self, Answer, NewBackup, fail, invalid};
 use super::reply::{DDS_TIME, fmt_time, json_object, json_response, no_such_api};
 use super::state::{DbBackup, DbService, Job, JobKind, Shared};
 use super::timeline::Timeline;
+use super::{job_list, restore};
 
 /// Size reported for every finished backup: 5 MiB, in KB as DDS reports it.
 const BACKUP_SIZE_KB: f64 = 5.0 * 1024.0;
@@ -28,6 +30,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v3/{pid}/backups", post(create_backup).get(list_backups))
         .route("/v3/{pid}/backups/{bid}", delete(delete_backup))
         .route("/v3/{pid}/jobs", get(get_job))
+        .route("/v3/{pid}/instances/recovery", post(restore::dds_recovery))
+        .route(
+            "/v3/{pid}/instances/{iid}/restore-time",
+            get(restore::dds_windows),
+        )
+        .route("/v3.1/{pid}/jobs", get(job_list::list_jobs))
         .fallback(|| async { no_such_api() })
         .layer(from_fn_with_state(shared.clone(), auth::require_project))
         .with_state(shared)

@@ -83,7 +83,13 @@ pub(crate) fn classify(method: &Method, path: &str) -> (&'static str, &'static s
         ("taurus", [_, _, "backups", "create"]) if m == "POST" => "create_backup",
         ("dds" | "taurus", [_, _, "backups"]) if m == "GET" => "list_backups",
         ("dds" | "taurus", [_, _, "backups", _]) if m == "DELETE" => "delete_backup",
+        ("dds", ["v3.1", _, "jobs"]) if m == "GET" => "list_jobs",
         ("dds" | "taurus", [_, _, "jobs"]) if m == "GET" => "get_job",
+        ("dds", [_, _, "instances", "recovery"]) if m == "POST" => "create_restore",
+        ("taurus", [_, _, "instances", "restore"]) if m == "POST" => "create_restore",
+        ("dds" | "taurus", [_, _, "instances", _, "restore-time"]) if m == "GET" => {
+            "restore_windows"
+        }
         _ => "unknown",
     };
     (service, op)
@@ -133,6 +139,20 @@ mod tests {
             ("dds", "delete_backup")
         );
         assert_eq!(c(Method::PUT, "/dds/v3/p/backups/b"), ("dds", "unknown"));
+        assert_eq!(
+            c(Method::POST, "/dds/v3/p/instances/recovery"),
+            ("dds", "create_restore")
+        );
+        assert_eq!(
+            c(Method::POST, "/taurus/v3/p/instances/restore"),
+            ("taurus", "create_restore")
+        );
+        assert_eq!(
+            c(Method::GET, "/taurus/v3/p/instances/i/restore-time"),
+            ("taurus", "restore_windows")
+        );
+        assert_eq!(c(Method::GET, "/dds/v3.1/p/jobs"), ("dds", "list_jobs"));
+        assert_eq!(c(Method::GET, "/dds/v3/p/jobs"), ("dds", "get_job"));
         assert_eq!(c(Method::GET, "/other"), ("unknown", "unknown"));
         assert_eq!(c(Method::GET, "/"), ("unknown", "unknown"));
     }

@@ -1,4 +1,5 @@
-//! The cloud simulator: IAM, DCS, DDS and TaurusDB backup APIs served by axum on 127.0.0.1, in memory.
+//! The cloud simulator: IAM, DCS, DDS and TaurusDB backup and restore APIs served by axum on
+//! 127.0.0.1, in memory.
 //!
 //! It follows the documented contract (reference/cloud-apis.md) and is written independently of the
 //! client in `crate::cloud`, so the client is tested against the documents, not against itself. Only
@@ -26,6 +27,9 @@
 //! - DCS v2 lists answer 204 with no body when the instance has no records; v1.0 answers 200 with
 //!   an empty list (its documents do not mention 204).
 //! - A DCS restore needs a `succeed` backup of the same instance, else 400 `DCS.4087`.
+//! - DDS and TaurusDB restores: see [`restore`] and [`job_list`]. A restore keeps its instance busy
+//!   like a backup: a backup or a restore started meanwhile gets the busy code (DDS 403
+//!   `DBS.200019`; TaurusDB 409 `DBS.201205` behind a backup, 409 `DBS.200019` behind a restore).
 
 mod auth;
 mod dbs;
@@ -34,7 +38,10 @@ mod dcs_records;
 mod dds;
 mod faults;
 mod iam;
+mod job_list;
+mod jobs;
 mod reply;
+mod restore;
 mod seed;
 pub use seed::SeedService;
 mod server;
@@ -72,6 +79,10 @@ pub struct SimConfig {
     pub ak_lock_duration: Duration,
     /// Lifetime of IAM tokens (24 h in the real cloud).
     pub token_ttl: Duration,
+    /// Behave like Open Telekom Cloud where it differs from Huawei Cloud's documents: no TaurusDB
+    /// in-place restore or restorable windows, no DDS job list (`/v3.1/{pid}/jobs`); they answer
+    /// 404 `APIGW.0101`.
+    pub otc: bool,
 }
 
 impl Default for SimConfig {
@@ -94,6 +105,7 @@ impl Default for SimConfig {
             failing_instances: vec!["failing-instance".into()],
             ak_lock_duration: Duration::from_secs(300),
             token_ttl: Duration::from_secs(24 * 3600),
+            otc: false,
         }
     }
 }
@@ -117,6 +129,7 @@ impl std::fmt::Debug for SimConfig {
             .field("failing_instances", &self.failing_instances)
             .field("ak_lock_duration", &self.ak_lock_duration)
             .field("token_ttl", &self.token_ttl)
+            .field("otc", &self.otc)
             .finish()
     }
 }
@@ -150,17 +163,26 @@ pub struct SimBackup {
     pub completed_at: Option<Instant>,
 }
 
-/// A DCS restore, for test inspection.
+/// A restore (DCS record, or DDS/TaurusDB restore job), for test inspection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimRestore {
+    /// `"dcs"`, `"dds"` or `"taurus"`.
     pub service: &'static str,
+    /// The instance restored into.
     pub instance_id: String,
+    /// The DCS restore record's id, or the DDS/TaurusDB restore job's id.
     pub restore_id: String,
+    /// The backup restored; empty for a point-in-time restore.
     pub backup_id: String,
+    /// The DCS remark; empty for DDS/TaurusDB (their restore calls take none).
     pub remark: String,
     pub status: String,
     pub created_at: Instant,
     pub completed_at: Option<Instant>,
+    /// The instance whose data is restored (DCS: the instance itself).
+    pub source_instance_id: String,
+    /// A point-in-time restore's time (ms since the epoch).
+    pub restore_time_ms: Option<i64>,
 }
 
 /// One request as received, for counting calls in tests and benchmarks.
@@ -170,7 +192,8 @@ pub struct SimCall {
     /// `"iam"`, `"dcs"`, `"dds"`, `"taurus"` or `"unknown"`.
     pub service: &'static str,
     /// `"token"`, `"list_projects"`, `"create_backup"`, `"list_backups"`, `"delete_backup"`,
-    /// `"create_restore"`, `"list_restores"`, `"get_job"` or `"unknown"`.
+    /// `"create_restore"`, `"list_restores"`, `"get_job"`, `"list_jobs"`, `"restore_windows"` or
+    /// `"unknown"`.
     pub operation: &'static str,
     /// HTTP status answered; 0 when the connection was dropped.
     pub status: u16,
@@ -238,6 +261,23 @@ impl SimHandle {
     /// Duration of operations started from now on (running ones keep theirs).
     pub fn set_backup_duration(&self, d: Duration) {
         self.shared.lock().backup_duration = d;
+    }
+
+    /// The restorable windows of `instance_id` from now on, as (start, end) pairs; without this,
+    /// an instance is restorable to any time in the last 7 days.
+    pub fn set_restore_windows(
+        &self,
+        instance_id: &str,
+        windows: Vec<(jiff::Timestamp, jiff::Timestamp)>,
+    ) {
+        let ms = windows
+            .into_iter()
+            .map(|(a, b)| (a.as_millisecond(), b.as_millisecond()))
+            .collect();
+        self.shared
+            .lock()
+            .restore_windows
+            .insert(instance_id.to_string(), ms);
     }
 
     pub fn backups(&self) -> Vec<SimBackup> {

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 
 use super::timeline::{Phase, Timeline};
+
+pub(crate) use super::jobs::{DbRestore, Job, JobKind};
 use super::{Faults, SimBackup, SimCall, SimConfig, SimRestore};
 
 /// Config (fixed) plus the mutable store behind one lock; no lock is held across an await.
@@ -29,6 +31,8 @@ impl Shared {
             dcs_restores: Vec::new(),
             db_backups: Vec::new(),
             jobs: Vec::new(),
+            db_restores: Vec::new(),
+            restore_windows: HashMap::new(),
             calls: Vec::new(),
         };
         Self {
@@ -157,35 +161,6 @@ impl DbBackup {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum JobKind {
-    CreateBackup,
-    DeleteBackup,
-}
-
-/// A DDS or TaurusDB job.
-#[derive(Debug, Clone)]
-pub(crate) struct Job {
-    pub service: DbService,
-    pub id: String,
-    pub kind: JobKind,
-    pub instance_id: String,
-    pub timeline: Timeline,
-    pub fails: bool,
-}
-
-impl Job {
-    /// `Pending` is a TaurusDB-only state (a delayed task); DDS jobs start `Running`.
-    pub fn status(&self, now: Instant) -> &'static str {
-        match self.timeline.phase(now) {
-            Phase::Queued if self.service == DbService::Taurus => "Pending",
-            Phase::Queued | Phase::Running(_) => "Running",
-            Phase::Done if self.fails => "Failed",
-            Phase::Done => "Completed",
-        }
-    }
-}
-
 /// An issued IAM token; `project_id` is `None` for unscoped (domain) tokens.
 #[derive(Debug, Clone)]
 pub(crate) struct Token {
@@ -244,6 +219,9 @@ pub(crate) struct Store {
     pub dcs_restores: Vec<DcsRestore>,
     pub db_backups: Vec<DbBackup>,
     pub jobs: Vec<Job>,
+    pub db_restores: Vec<DbRestore>,
+    /// Restorable windows set for an instance (ms since the epoch); others get the default.
+    pub restore_windows: HashMap<String, Vec<(i64, i64)>>,
     pub calls: Vec<SimCall>,
 }
 
@@ -267,14 +245,12 @@ impl Store {
         }
     }
 
-    /// One backup job per DDS/TaurusDB instance at a time.
-    pub fn db_busy(&self, service: DbService, instance_id: &str, now: Instant) -> bool {
-        self.jobs.iter().any(|j| {
-            j.service == service
-                && j.kind == JobKind::CreateBackup
-                && j.instance_id == instance_id
-                && !j.timeline.done(now)
-        })
+    /// One backup or restore per DDS/TaurusDB instance at a time: what runs on it, if anything.
+    pub fn db_busy(&self, service: DbService, instance_id: &str, now: Instant) -> Option<Busy> {
+        self.jobs
+            .iter()
+            .filter(|j| j.service == service && j.instance_id == instance_id)
+            .find_map(|j| j.occupies(now))
     }
 
     pub fn sim_backups(&self, now: Instant) -> Vec<SimBackup> {
@@ -308,57 +284,40 @@ impl Store {
     }
 
     pub fn sim_restores(&self, now: Instant) -> Vec<SimRestore> {
-        self.dcs_restores
-            .iter()
-            .map(|r| SimRestore {
-                service: "dcs",
-                instance_id: r.instance_id.clone(),
-                restore_id: r.id.clone(),
-                backup_id: r.backup_id.clone(),
-                remark: r.remark.clone(),
-                status: r.status(now).into(),
-                created_at: r.timeline.started,
-                completed_at: r.timeline.completed_at(now),
+        let dcs = self.dcs_restores.iter().map(|r| SimRestore {
+            service: "dcs",
+            instance_id: r.instance_id.clone(),
+            restore_id: r.id.clone(),
+            backup_id: r.backup_id.clone(),
+            remark: r.remark.clone(),
+            status: r.status(now).into(),
+            created_at: r.timeline.started,
+            completed_at: r.timeline.completed_at(now),
+            source_instance_id: r.instance_id.clone(),
+            restore_time_ms: None,
+        });
+        let db = self.db_restores.iter().filter_map(|r| {
+            let job = self.jobs.iter().find(|j| j.id == r.job_id)?;
+            Some(SimRestore {
+                service: r.service.as_str(),
+                instance_id: r.target.clone(),
+                restore_id: r.job_id.clone(),
+                backup_id: r.backup_id.clone().unwrap_or_default(),
+                remark: String::new(),
+                status: job.status(now).into(),
+                created_at: job.timeline.started,
+                completed_at: job.timeline.completed_at(now),
+                source_instance_id: r.source_instance.clone(),
+                restore_time_ms: r.restore_time_ms,
             })
-            .collect()
+        });
+        dcs.chain(db).collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn timeline(ago: Duration, duration: Duration) -> (Timeline, Instant) {
-        let now = Instant::now();
-        let t = Timeline {
-            started: now - ago,
-            started_at: Timestamp::now(),
-            duration,
-        };
-        (t, now)
-    }
-
-    #[test]
-    fn job_status_differs_per_service_only_while_queued() {
-        let (t, now) = timeline(Duration::ZERO, Duration::from_secs(10));
-        let job = |service| Job {
-            service,
-            id: "j".into(),
-            kind: JobKind::CreateBackup,
-            instance_id: "i".into(),
-            timeline: t,
-            fails: false,
-        };
-        assert_eq!(job(DbService::Taurus).status(now), "Pending");
-        assert_eq!(job(DbService::Dds).status(now), "Running");
-        let later = now + Duration::from_secs(11);
-        assert_eq!(job(DbService::Taurus).status(later), "Completed");
-        let failing = Job {
-            fails: true,
-            ..job(DbService::Dds)
-        };
-        assert_eq!(failing.status(later), "Failed");
-    }
 
     #[test]
     fn ak_locks_after_five_failures_and_unlocks_later() {

@@ -1,5 +1,5 @@
-//! Simulated TaurusDB (GaussDB for MySQL) backup APIs under `/taurus`: create, job status, list,
-//! delete. Same model as DDS with its own shapes: 201 on create, `process` in jobs, sizes in MB,
+//! Simulated TaurusDB (GaussDB for MySQL) APIs under `/taurus`: backups (create, job status, list,
+//! delete) and in-place restores with their windows ([`restore`](super::restore)). Same model as DDS with its own shapes: 201 on create, `process` in jobs, sizes in MB,
 //! synchronous delete.
 
 use std::collections::HashMap;
@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::auth;
 use super::dbs::{self, Answer, NewBackup, fail, invalid};
 use super::reply::{OFFSET_TIME, fmt_time, json_object, json_response, no_such_api, str_field};
+use super::restore;
 use super::state::{DbBackup, DbService, Shared};
 use super::timeline::Timeline;
 
@@ -31,6 +32,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v3/{pid}/backups", get(list_backups))
         .route("/v3/{pid}/backups/{bid}", delete(delete_backup))
         .route("/v3/{pid}/jobs", get(get_job))
+        .route("/v3/{pid}/instances/restore", post(restore::taurus_restore))
+        .route(
+            "/v3/{pid}/instances/{iid}/restore-time",
+            get(restore::taurus_windows),
+        )
         .fallback(|| async { no_such_api() })
         .layer(from_fn_with_state(shared.clone(), auth::require_project))
         .with_state(shared)

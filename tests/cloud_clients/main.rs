@@ -6,3 +6,4 @@ mod db;
 mod dcs;
 mod faults;
 mod helper;
+mod restore;

@@ -18,7 +18,8 @@ use futures::FutureExt;
 use hwcloud_backup_operator::config::{Cli, Command, RunArgs};
 use hwcloud_backup_operator::controller::runner::{self, Shutdown};
 use hwcloud_backup_operator::crd::{
-    self, BackupResource, DcsBackup, DcsRestore, DdsBackup, GROUP, TaurusDbBackup, VERSION,
+    self, BackupResource, DcsBackup, DcsRestore, DdsBackup, DdsRestore, GROUP, TaurusDbBackup,
+    TaurusDbRestore, VERSION,
 };
 use hwcloud_backup_operator::metrics::Metrics;
 use hwcloud_backup_operator::operator;
@@ -216,6 +217,8 @@ async fn teardown(client: &Client, ns: &str) {
     strip_finalizers::<DcsRestore>(client, ns).await;
     strip_finalizers::<DdsBackup>(client, ns).await;
     strip_finalizers::<TaurusDbBackup>(client, ns).await;
+    strip_finalizers::<DdsRestore>(client, ns).await;
+    strip_finalizers::<TaurusDbRestore>(client, ns).await;
     if let Err(e) = Api::<Namespace>::all(client.clone())
         .delete(ns, &DeleteParams::background())
         .await

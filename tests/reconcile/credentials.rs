@@ -44,8 +44,9 @@ async fn missing_secret_waits_until_it_appears<K: Kind>() {
 }
 
 each_kind!(wrong_secret_key_is_tried_once_then_backed_off);
-/// With the project id given, the first signed call is the create itself (a restore first lists
-/// the instance's backups): exactly one call, refused, and the next try waits for the auth backoff.
+/// With the project id given, the first signed call is the create itself (a restore of a backup
+/// first looks the backup up in a list): exactly one call, refused, and the next try waits for the
+/// auth backoff.
 async fn wrong_secret_key_is_tried_once_then_backed_off<K: Kind>() {
     let h = Harness::new().await;
     let spec = with_secret(K::spec(&h, K::INSTANCE).await, "wrong-key");
@@ -67,7 +68,7 @@ async fn wrong_secret_key_is_tried_once_then_backed_off<K: Kind>() {
     let calls = h.sim.calls();
     assert_eq!(calls.len(), 1, "one signed call, no retries: {calls:?}");
     assert_eq!(calls[0].status, 401, "{calls:?}");
-    let first = if K::KIND == "DcsRestore" {
+    let first = if K::NOUN == "Restore" {
         "list_backups"
     } else {
         K::CREATE

@@ -118,7 +118,7 @@ async fn an_upgrade_that_tightens_a_rule_does_not_fail_a_running_resource<K: Kin
     assert_eq!(K::made(&h, K::INSTANCE).len(), 1);
 }
 
-each_kind!(an_upgrade_that_tightens_a_rule_still_adopts_an_interrupted_create);
+each_findable_kind!(an_upgrade_that_tightens_a_rule_still_adopts_an_interrupted_create);
 /// The operator stopped between the create and the ids write; the new version has a tighter rule.
 /// The object the create made is adopted all the same (it exists, whatever the spec says now).
 async fn an_upgrade_that_tightens_a_rule_still_adopts_an_interrupted_create<K: Kind>() {
@@ -140,7 +140,7 @@ async fn an_upgrade_that_tightens_a_rule_still_adopts_an_interrupted_create<K: K
     assert!(events_for(&h, "older").contains(&"Adopted".to_string()));
 }
 
-each_kind!(an_old_marker_with_nothing_found_is_validated_before_creating_again);
+each_recreating_kind!(an_old_marker_with_nothing_found_is_validated_before_creating_again);
 /// Before a second create, the spec is checked again: the rule holds for what is created now.
 async fn an_old_marker_with_nothing_found_is_validated_before_creating_again<K: Kind>() {
     let h = Harness::new().await;

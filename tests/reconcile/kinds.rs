@@ -7,7 +7,7 @@ use std::sync::Arc;
 use hwcloud_backup_operator::cloud::client::{CloudClient, CloudClients};
 use hwcloud_backup_operator::controller::operation::Operation;
 use hwcloud_backup_operator::crd::{
-    DcsBackup, DcsRestore, DdsBackup, OperationStatus, TaurusDbBackup,
+    DcsBackup, DcsRestore, DdsBackup, DdsRestore, OperationStatus, TaurusDbBackup, TaurusDbRestore,
 };
 use serde_json::{Value, json};
 
@@ -242,5 +242,105 @@ impl Kind for TaurusDbBackup {
             .create_backup(instance, "by-hand", "made by hand")
             .await
             .expect("direct backup starts");
+    }
+}
+
+/// A finished DDS (`"dds"`) or TaurusDB (`"taurus"`) backup of `instance`, made directly in the
+/// cloud; returns its id.
+pub async fn finished_db_backup(h: &Harness, service: &str, instance: &str) -> String {
+    let client = direct(h);
+    let name = format!("seed-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let created = match service {
+        "dds" => client.dds().create_backup(instance, &name, "seed").await,
+        _ => client.taurus().create_backup(instance, &name, "seed").await,
+    }
+    .expect("direct backup starts");
+    let id = created.backup_id;
+    wait_until("the seed backup finished", || {
+        h.sim
+            .backups()
+            .iter()
+            .any(|b| b.backup_id == id && b.status != "BUILDING")
+    })
+    .await;
+    id
+}
+
+/// The restores of `service` on `instance` (the tests start none by hand), oldest first.
+pub fn made_restores(h: &Harness, service: &str, instance: &str) -> Vec<Made> {
+    let mut all = h.sim.restores();
+    all.sort_by_key(|r| r.created_at);
+    all.into_iter()
+        .filter(|r| r.service == service && r.instance_id == instance)
+        .map(|r| Made {
+            id: r.restore_id,
+            status: r.status,
+        })
+        .collect()
+}
+
+impl Kind for DdsRestore {
+    const KIND: &'static str = "DdsRestore";
+    const PLURAL: &'static str = "ddsrestores";
+    const INSTANCE: &'static str = "mongo-1";
+    const CREATE: &'static str = "create_restore";
+    const ID_FIELDS: &'static [&'static str] = &["jobId", "backupId"];
+    const BUSY_CODE: &'static str = "DBS.200019";
+    const DONE: &'static str = "Completed";
+
+    fn plain_spec(instance: &str) -> Value {
+        json!({ "instanceId": instance, "backupId": "0b5e2f6a000040008000000000000000br02" })
+    }
+
+    async fn spec(h: &Harness, instance: &str) -> Value {
+        let backup = finished_db_backup(h, "dds", instance).await;
+        h.sim.reset_calls();
+        json!({ "instanceId": instance, "backupId": backup })
+    }
+
+    fn made(h: &Harness, instance: &str) -> Vec<Made> {
+        made_restores(h, "dds", instance)
+    }
+
+    /// A backup running on the instance makes the cloud refuse a restore (DBS.200019).
+    async fn occupy(h: &Harness, instance: &str) {
+        DdsBackup::occupy(h, instance).await;
+    }
+
+    fn op_id(st: &OperationStatus) -> Option<String> {
+        st.job_id.clone()
+    }
+}
+
+impl Kind for TaurusDbRestore {
+    const KIND: &'static str = "TaurusDbRestore";
+    const PLURAL: &'static str = "taurusdbrestores";
+    const INSTANCE: &'static str = "taurus-1";
+    const CREATE: &'static str = "create_restore";
+    const ID_FIELDS: &'static [&'static str] = &["jobId", "backupId"];
+    const BUSY_CODE: &'static str = "DBS.201205";
+    const DONE: &'static str = "Completed";
+
+    fn plain_spec(instance: &str) -> Value {
+        json!({ "instanceId": instance, "backupId": "0b5e2f6a000040008000000000000000br07" })
+    }
+
+    async fn spec(h: &Harness, instance: &str) -> Value {
+        let backup = finished_db_backup(h, "taurus", instance).await;
+        h.sim.reset_calls();
+        json!({ "instanceId": instance, "backupId": backup })
+    }
+
+    fn made(h: &Harness, instance: &str) -> Vec<Made> {
+        made_restores(h, "taurus", instance)
+    }
+
+    /// A backup running on the instance makes the cloud refuse a restore (409 DBS.201205).
+    async fn occupy(h: &Harness, instance: &str) {
+        TaurusDbBackup::occupy(h, instance).await;
+    }
+
+    fn op_id(st: &OperationStatus) -> Option<String> {
+        st.job_id.clone()
     }
 }

@@ -13,7 +13,8 @@ mod harness;
 macro_rules! each_kind {
     ($scenario:ident) => {
         each_kind!($scenario: dcs_backup DcsBackup, dcs_restore DcsRestore,
-            dds_backup DdsBackup, taurusdb_backup TaurusDbBackup);
+            dds_backup DdsBackup, taurusdb_backup TaurusDbBackup,
+            dds_restore DdsRestore, taurusdb_restore TaurusDbRestore);
     };
     ($scenario:ident: $($test:ident $kind:ident),+) => {
         mod $scenario {
@@ -35,6 +36,24 @@ macro_rules! each_backup_kind {
     };
 }
 
+/// [`each_kind`] for the kinds whose interrupted create is found in the cloud afterwards: by the
+/// marker their objects carry, or (DdsRestore) in the DDS job list. TaurusDB lists no restore job.
+macro_rules! each_findable_kind {
+    ($scenario:ident) => {
+        each_kind!($scenario: dcs_backup DcsBackup, dcs_restore DcsRestore,
+            dds_backup DdsBackup, taurusdb_backup TaurusDbBackup, dds_restore DdsRestore);
+    };
+}
+
+/// [`each_kind`] for the kinds that create again when an interrupted create left nothing in the
+/// cloud; the DDS/TaurusDB restores never do (`tests/reconcile/db_restore_once.rs`).
+macro_rules! each_recreating_kind {
+    ($scenario:ident) => {
+        each_kind!($scenario: dcs_backup DcsBackup, dcs_restore DcsRestore,
+            dds_backup DdsBackup, taurusdb_backup TaurusDbBackup);
+    };
+}
+
 mod common;
 mod hook_proxy;
 mod kinds;
@@ -46,6 +65,8 @@ mod cleanup;
 mod controllers;
 mod create;
 mod credentials;
+mod db_restore;
+mod db_restore_once;
 mod deletion;
 mod events;
 mod faults;

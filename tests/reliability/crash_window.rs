@@ -16,7 +16,7 @@ use crate::rig::{self, Kind};
 
 /// Polls `fut` at most `polls` times. `None` means it was dropped at its `polls`-th await point,
 /// which is what a process crash does to a reconcile. Also returns the polls it took.
-async fn crash_after<F: Future>(fut: F, polls: usize) -> (Option<F::Output>, usize) {
+pub async fn crash_after<F: Future>(fut: F, polls: usize) -> (Option<F::Output>, usize) {
     let mut fut = pin!(fut);
     let mut used = 0;
     let out = std::future::poll_fn(|cx| {

@@ -15,6 +15,7 @@ mod hostile;
 mod leadership;
 mod named_windows;
 mod proxy;
+mod restore_once;
 mod rig;
 mod secrets;
 mod shard_move;

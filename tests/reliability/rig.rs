@@ -1,4 +1,4 @@
-//! Shared rig of the reliability tests: the four kinds behind one enum, restarts (a fresh
+//! Shared rig of the reliability tests: the six kinds behind one enum, restarts (a fresh
 //! `Context` over the same API server), a runtime-like driver per resource, and cloud inspection
 //! by the resource marker.
 
@@ -12,7 +12,8 @@ use hwcloud_backup_operator::controller::driver::reconcile_once;
 use hwcloud_backup_operator::controller::error::Error;
 use hwcloud_backup_operator::controller::schedule::PollPolicy;
 use hwcloud_backup_operator::crd::{
-    DcsBackup, DcsRestore, DdsBackup, OperationStatus, Phase, TaurusDbBackup,
+    DcsBackup, DcsRestore, DdsBackup, DdsRestore, OperationStatus, Phase, TaurusDbBackup,
+    TaurusDbRestore,
 };
 use hwcloud_backup_operator::metrics::Metrics;
 use hwcloud_backup_operator::sim::{SimBackup, SimConfig, SimHandle, SimRestore};
@@ -22,13 +23,15 @@ use serde_json::{Value, json};
 use crate::fake_api::{FakeApi, object_path};
 use crate::harness::{API_VERSION, Harness, NS, SECRET, fast_transport};
 
-/// The four kinds, so mixed populations can be driven by one loop.
+/// The six kinds, so mixed populations can be driven by one loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     DcsBackup,
     DcsRestore,
     Dds,
     Taurus,
+    DdsRestore,
+    TaurusRestore,
 }
 
 impl Kind {
@@ -38,6 +41,8 @@ impl Kind {
             Kind::DcsRestore => "DcsRestore",
             Kind::Dds => "DdsBackup",
             Kind::Taurus => "TaurusDbBackup",
+            Kind::DdsRestore => "DdsRestore",
+            Kind::TaurusRestore => "TaurusDbRestore",
         }
     }
 
@@ -47,6 +52,8 @@ impl Kind {
             Kind::DcsRestore => "dcsrestores",
             Kind::Dds => "ddsbackups",
             Kind::Taurus => "taurusdbbackups",
+            Kind::DdsRestore => "ddsrestores",
+            Kind::TaurusRestore => "taurusdbrestores",
         }
     }
 
@@ -54,8 +61,8 @@ impl Kind {
     pub fn service(self) -> &'static str {
         match self {
             Kind::DcsBackup | Kind::DcsRestore => "dcs",
-            Kind::Dds => "dds",
-            Kind::Taurus => "taurus",
+            Kind::Dds | Kind::DdsRestore => "dds",
+            Kind::Taurus | Kind::TaurusRestore => "taurus",
         }
     }
 
@@ -69,6 +76,8 @@ impl Kind {
             Kind::DcsRestore => reconcile_once(&de::<DcsRestore>(obj), ctx).await,
             Kind::Dds => reconcile_once(&de::<DdsBackup>(obj), ctx).await,
             Kind::Taurus => reconcile_once(&de::<TaurusDbBackup>(obj), ctx).await,
+            Kind::DdsRestore => reconcile_once(&de::<DdsRestore>(obj), ctx).await,
+            Kind::TaurusRestore => reconcile_once(&de::<TaurusDbRestore>(obj), ctx).await,
         }
     }
 
@@ -76,6 +85,7 @@ impl Kind {
     pub fn id_of(self, st: &OperationStatus) -> Option<String> {
         match self {
             Kind::DcsRestore => st.restore_id.clone(),
+            Kind::DdsRestore | Kind::TaurusRestore => st.job_id.clone(),
             _ => st.backup_id.clone(),
         }
     }
@@ -131,8 +141,9 @@ pub async fn fast_harness() -> Harness {
     Harness::with(cfg, settings()).await
 }
 
-/// A resource of `kind` on `instance` with a valid spec; a restore gets a finished backup of the
-/// instance to restore (made directly in the cloud). Returns its path.
+/// A resource of `kind` on `instance` with a valid spec; a DCS or DDS restore gets a finished
+/// backup of the instance to restore (made directly in the cloud), a TaurusDB restore a point in
+/// time an hour ago. Returns its path.
 pub async fn resource(h: &Harness, kind: Kind, name: &str, instance: &str) -> String {
     let spec = match kind {
         Kind::DcsBackup => json!({"instanceId": instance, "remark": "reliability"}),
@@ -147,6 +158,21 @@ pub async fn resource(h: &Harness, kind: Kind, name: &str, instance: &str) -> St
                 .expect("base backup starts");
             tokio::time::sleep(h.sim.config().backup_duration + Duration::from_millis(50)).await;
             json!({"instanceId": instance, "backupId": backup})
+        }
+        Kind::DdsRestore => {
+            let clouds = CloudClients::new(fast_transport(), None);
+            let backup = clouds
+                .client(&h.sim.account())
+                .dds()
+                .create_backup(instance, &format!("base-{name}"), "")
+                .await
+                .expect("base backup starts");
+            tokio::time::sleep(h.sim.config().backup_duration + Duration::from_millis(50)).await;
+            json!({"instanceId": instance, "backupId": backup.backup_id})
+        }
+        Kind::TaurusRestore => {
+            let at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+            json!({"instanceId": instance, "restoreTime": at.to_string()})
         }
     };
     create(&h.api, kind, name, spec)
@@ -234,6 +260,9 @@ impl Snapshot {
     /// Ids of the cloud objects (backups, or restores for `DcsRestore`) that carry `marker`.
     pub fn cloud_ids(&self, kind: Kind, marker: &str) -> Vec<String> {
         match kind {
+            Kind::DdsRestore | Kind::TaurusRestore => {
+                panic!("DDS/TaurusDB restores carry no marker: count them by instance")
+            }
             Kind::DcsRestore => self
                 .restores
                 .iter()
@@ -282,4 +311,13 @@ pub fn assert_one_and_succeeded(api: &FakeApi, snap: &Snapshot, kind: Kind, path
             assert_eq!(id, ids[0], "{path}: status write {i} names another id");
         }
     }
+}
+
+/// The DDS/TaurusDB restores the cloud made on `instance`: (job id, status).
+pub fn restores_on(sim: &SimHandle, instance: &str) -> Vec<(String, String)> {
+    sim.restores()
+        .into_iter()
+        .filter(|r| r.instance_id == instance && r.service != "dcs")
+        .map(|r| (r.restore_id, r.status))
+        .collect()
 }

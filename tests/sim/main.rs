@@ -6,3 +6,4 @@ mod dcs;
 mod faults;
 mod helper;
 mod iam;
+mod restore;

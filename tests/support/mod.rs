@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod cases;
+
 use hwcloud_backup_operator::crd::{self, BackupResource, rules::max_len_msg};
 use std::{cell::RefCell, collections::HashMap, rc::Rc};
 

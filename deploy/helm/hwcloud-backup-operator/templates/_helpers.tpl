@@ -52,16 +52,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/*
 Rules on the operator's own resources, Secrets and Events. Rendered into the ClusterRole, or into one Role per
 watched namespace. Least privilege, exactly the calls listed in deploy/api-calls.txt (CI checks it): the operator
-lists and watches its resources, patches their finalizers and status, reads only the DcsBackup a DcsRestore names
-and the credentials Secret. Only BackupSchedules create and delete backup resources (their runs and retention);
+lists and watches its resources, patches their finalizers and status, reads only the backup a restore names (a
+DcsBackup, DdsBackup or TaurusDbBackup) and the credentials Secret. Only BackupSchedules create and delete backup resources (their runs and retention);
 nothing is ever updated.
 */}}
 {{- define "hwbk.namespacedRules" -}}
 - apiGroups: ["backup.hwcloud.dev"]
-  resources: ["dcsbackups", "dcsrestores", "ddsbackups", "taurusdbbackups"]
+  resources: ["dcsbackups", "dcsrestores", "ddsbackups", "taurusdbbackups", "ddsrestores", "taurusdbrestores"]
   verbs: ["list", "watch", "patch"]
 - apiGroups: ["backup.hwcloud.dev"]
-  resources: ["dcsbackups"]
+  resources: ["dcsbackups", "ddsbackups", "taurusdbbackups"]
   verbs: ["get"]
 - apiGroups: ["backup.hwcloud.dev"]
   resources: ["dcsbackups", "ddsbackups", "taurusdbbackups"]
@@ -70,7 +70,7 @@ nothing is ever updated.
   resources: ["backupschedules"]
   verbs: ["list", "watch"]
 - apiGroups: ["backup.hwcloud.dev"]
-  resources: ["dcsbackups/status", "dcsrestores/status", "ddsbackups/status", "taurusdbbackups/status", "backupschedules/status"]
+  resources: ["dcsbackups/status", "dcsrestores/status", "ddsbackups/status", "taurusdbbackups/status", "ddsrestores/status", "taurusdbrestores/status", "backupschedules/status"]
   verbs: ["patch"]
 - apiGroups: [""]
   resources: ["secrets"]
