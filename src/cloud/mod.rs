@@ -8,7 +8,7 @@ pub mod client_cache;
 mod db_api;
 mod db_restore;
 pub mod dcs;
-mod dcs_records;
+pub(crate) mod dcs_records;
 pub mod dds;
 pub mod endpoints;
 pub mod error;

@@ -11,9 +11,13 @@
 //!   so every poll, adoption lookup and restore precheck lists the instance's records, history
 //!   included: the first poll (at the short interval) seeds the estimate that places the next one.
 //!   No call is added.
-//! - DDS and TaurusDB: their polls read a job, which carries no history, so one list call (the
-//!   first page of the instance's backups, as the adoption lookup reads them) follows the create.
-//!   That is one call per instance per process, made only while nothing is learned or seeded.
+//! - DDS and TaurusDB backups: their polls read a job, which carries no history, so one list call
+//!   (the first page of the instance's backups) follows the create, unless an adoption lookup,
+//!   which lists them all, seeded the instance already. That is one call per instance per process,
+//!   made only while nothing is learned or seeded. (Their restores are not seeded: no list the
+//!   operator reads shows how long they took.)
+//!
+//! Without usable history nothing changes: the first poll comes at the interval, as before.
 //!
 //! Manual and automatic full backups of an instance are assumed to take comparable time (same
 //! engine, same data); incremental DDS backups are not comparable and are left out. Records whose
@@ -23,6 +27,7 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
+use tokio::time::timeout;
 
 use crate::cloud::client::CloudClient;
 use crate::cloud::dcs::{DcsBackupRecord, DcsRestoreRecord};
@@ -30,8 +35,9 @@ use crate::cloud::job::DbBackup;
 use crate::cloud::times::parse_cloud_time;
 use crate::cloud::types::{OpState, dcs_state};
 use crate::controller::context::Context;
-use crate::controller::db_backup::DbService;
+use crate::controller::db_backup::{DbKind, DbService};
 use crate::controller::schedule::Scheduler;
+use crate::crd::BackupResource;
 
 /// How many of the most recent usable durations the estimate takes the median of.
 pub const RECENT: usize = 5;
@@ -74,28 +80,24 @@ pub fn estimate<'a>(past: impl IntoIterator<Item = Past<'a>>, bound: Duration) -
     }
 }
 
-/// Seeds (kind, instance) from `past` unless this process learned or tried it before; `past` is
-/// only looked at when seeding is wanted.
-pub fn offer<'a, I>(
-    scheduler: &Scheduler,
-    kind: &'static str,
-    instance: &str,
-    bound: Duration,
-    past: impl FnOnce() -> I,
-) where
+/// Seeds the schedule of kind `K` on `instance` from `past` unless this process learned or tried
+/// it before; `past` is only looked at when seeding is wanted (it runs on every DCS list).
+pub fn offer<'a, K, I>(scheduler: &Scheduler, instance: &str, past: impl FnOnce() -> I)
+where
+    K: BackupResource,
     I: IntoIterator<Item = Past<'a>>,
 {
-    if !scheduler.needs_seed(kind, instance) {
+    if !scheduler.needs_seed(K::KIND_LABEL, instance) {
         return;
     }
-    let expected = estimate(past(), bound);
+    let expected = estimate(past(), K::DEFAULT_TIMEOUT);
     tracing::debug!(
-        kind,
+        kind = K::KIND_LABEL,
         instance,
         ?expected,
         "schedule seeded from the cloud's history"
     );
-    scheduler.seed(kind, instance, expected);
+    scheduler.seed(K::KIND_LABEL, instance, expected);
 }
 
 /// Finished DCS backups: `succeed` records (a `deleted` or `expired` one's `updated_at` is when it
@@ -139,41 +141,36 @@ pub fn db_backups(backups: &[DbBackup]) -> impl Iterator<Item = Past<'_>> {
 }
 
 /// After the create of a DDS/TaurusDB backup on an instance nothing is learned or seeded for: one
-/// list of its recent backups seeds the schedule before the first poll is placed. Its failure (or
-/// a list slower than [`SEED_WAIT`]) only means no seed: the backup runs either way, and the
+/// list of its recent backups seeds the schedule before the first poll is placed.
+///
+/// After the create, not before: with the account's request rate nearly used up, the list would
+/// otherwise take the slot the create needs, and the resource would wait to be created for an
+/// estimate. The list's failure (or an answer slower than [`SEED_WAIT`], which would hold back the
+/// status write that records the new ids) only means no seed: the backup runs either way, and the
 /// attempt is not repeated in this process.
-pub async fn after_db_create(
-    ctx: &Context,
-    svc: DbService,
-    cloud: &CloudClient,
-    kind: &'static str,
-    instance: &str,
-    bound: Duration,
-) {
-    if !ctx.scheduler.needs_seed(kind, instance) {
+pub async fn after_db_create<K: DbKind>(ctx: &Context, cloud: &CloudClient, instance: &str) {
+    if !ctx.scheduler.needs_seed(K::KIND_LABEL, instance) {
         return;
     }
-    let listed = match svc {
-        DbService::Dds => {
-            tokio::time::timeout(SEED_WAIT, cloud.dds().recent_backups(instance)).await
-        }
-        DbService::Taurus => {
-            tokio::time::timeout(SEED_WAIT, cloud.taurus().recent_backups(instance)).await
-        }
+    let listed = match K::SERVICE {
+        DbService::Dds => timeout(SEED_WAIT, cloud.dds().recent_backups(instance)).await,
+        DbService::Taurus => timeout(SEED_WAIT, cloud.taurus().recent_backups(instance)).await,
     };
     match listed {
-        Ok(Ok(backups)) => offer(&ctx.scheduler, kind, instance, bound, || {
-            db_backups(&backups)
-        }),
-        outcome => {
-            let why = match outcome {
-                Ok(Err(e)) => e.summary(),
-                _ => format!("no answer within {}s", SEED_WAIT.as_secs()),
-            };
-            tracing::debug!(kind, instance, why, "no seed from the cloud's history");
-            ctx.scheduler.seed(kind, instance, None);
-        }
+        Ok(Ok(backups)) => offer::<K, _>(&ctx.scheduler, instance, || db_backups(&backups)),
+        Ok(Err(e)) => no_seed::<K>(ctx, instance, &e.summary()),
+        Err(_) => no_seed::<K>(ctx, instance, "no answer in time"),
     }
+}
+
+fn no_seed<K: BackupResource>(ctx: &Context, instance: &str, why: &str) {
+    tracing::debug!(
+        kind = K::KIND_LABEL,
+        instance,
+        why,
+        "no seed from the cloud's history"
+    );
+    ctx.scheduler.seed(K::KIND_LABEL, instance, None);
 }
 
 #[cfg(test)]

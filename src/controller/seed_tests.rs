@@ -1,3 +1,5 @@
+//! Tests of seeding: the estimate from listed records, which records count, once per instance.
+
 use std::cell::Cell;
 use std::time::Duration;
 
@@ -5,6 +7,7 @@ use super::*;
 use crate::cloud::dcs::DcsBackupRecord;
 use crate::cloud::job::DbBackup;
 use crate::controller::schedule::{PollPolicy, Scheduler};
+use crate::crd::{DcsBackup, DcsRestore, DdsBackup};
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 const HOUR: Duration = Duration::from_secs(3600);
@@ -187,17 +190,69 @@ fn offers_are_read_only_while_seeding_is_wanted() {
         read.set(read.get() + 1);
         [past("2026-01-01T01:00:00Z", "2026-01-01T01:01:30Z")]
     };
-    offer(&s, "dcsbackup", "i1", HOUR, history);
+    offer::<DcsBackup, _>(&s, "i1", history);
     assert_eq!(s.expected("dcsbackup", "i1"), Some(S(90)));
-    offer(&s, "dcsbackup", "i1", HOUR, history);
+    offer::<DcsBackup, _>(&s, "i1", history);
     assert_eq!(read.get(), 1, "seeded once");
 
     s.record("dcsbackup", "i2", S(40));
-    offer(&s, "dcsbackup", "i2", HOUR, history);
+    offer::<DcsBackup, _>(&s, "i2", history);
     assert_eq!(read.get(), 1, "a learned instance is not seeded");
     assert_eq!(s.expected("dcsbackup", "i2"), Some(S(40)));
 
-    offer(&s, "dcsbackup", "i3", HOUR, || []);
+    offer::<DcsBackup, _>(&s, "i3", || []);
     assert_eq!(s.expected("dcsbackup", "i3"), None);
     assert!(!s.needs_seed("dcsbackup", "i3"), "tried once, even empty");
+    offer::<DcsBackup, _>(&s, "i3", history);
+    assert_eq!(s.expected("dcsbackup", "i3"), None, "not tried again");
+
+    offer::<DcsRestore, _>(&s, "i1", || []);
+    assert!(!s.needs_seed("dcsrestore", "i1"), "per kind");
+}
+
+#[test]
+fn the_kinds_default_timeout_bounds_its_history() {
+    let s = Scheduler::new(PollPolicy::default());
+    // 45 minutes: longer than a DCS backup's default timeout (30m), within a DDS one's (60m).
+    let long = || [past("2026-01-01T01:00:00Z", "2026-01-01T01:45:00Z")];
+    offer::<DcsBackup, _>(&s, "i", long);
+    offer::<DdsBackup, _>(&s, "i", long);
+    assert_eq!(s.expected("dcsbackup", "i"), None);
+    assert_eq!(s.expected("ddsbackup", "i"), Some(S(45 * 60)));
+}
+
+/// The list bodies as the cloud sends them, through the client's parsers: records whose times are
+/// missing, `{}`, `null`, numbers of no known layout or text are skipped, not errors.
+#[test]
+fn listed_bodies_with_missing_or_unreadable_times_seed_from_the_rest() {
+    let dcs = serde_json::json!({"total_num": 5, "backup_record_response": [
+        {"backup_id": "a", "status": "succeed", "created_at": "2026-01-03T01:00:00.000Z",
+         "updated_at": "2026-01-03T01:01:10.000Z"},
+        {"backup_id": "b", "status": "succeed", "created_at": {}, "updated_at": "2026-01-02T01:01:00.000Z"},
+        {"backup_id": "c", "status": "succeed", "created_at": "2026-01-01T01:00:00.000Z", "updated_at": null},
+        {"backup_id": "d", "status": "succeed", "created_at": 20260101, "updated_at": "soon"},
+        {"backup_id": "e", "status": "succeed"}
+    ]});
+    let page =
+        crate::cloud::dcs_records::parse_backup_page("list_backups", dcs.to_string().as_bytes())
+            .expect("a list with odd times still parses");
+    assert_eq!(page.records.len(), 5);
+    assert_eq!(estimate(dcs_backups(&page.records), HOUR), Some(S(70)));
+
+    let taurus = serde_json::json!({"total_count": 3, "backups": [
+        {"id": "x", "name": "n", "status": "COMPLETED", "type": "auto",
+         "begin_time": "2026-01-03T09:00:00+0800", "end_time": "2026-01-03T09:02:00+0800"},
+        {"id": "y", "name": "n", "status": "COMPLETED", "type": "auto",
+         "begin_time": "2026-01-02T09:00:00+0800", "end_time": ""},
+        {"id": "z", "name": "n", "status": "COMPLETED", "type": "auto",
+         "begin_time": [], "end_time": "2026-01-01T09:00:00+0800"}
+    ]});
+    let page = crate::cloud::job::parse_backup_list(
+        "taurus",
+        "list_backups",
+        1024 * 1024,
+        taurus.to_string().as_bytes(),
+    )
+    .expect("a list with odd times still parses");
+    assert_eq!(estimate(db_backups(&page.records), HOUR), Some(S(120)));
 }
