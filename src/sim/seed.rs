@@ -9,7 +9,7 @@ use jiff::Timestamp;
 
 use super::SimHandle;
 use super::dbs::backup_id;
-use super::state::{DbBackup, DbService, DcsBackup, Job, JobKind};
+use super::state::{DbBackup, DbService, DcsBackup};
 use super::timeline::Timeline;
 
 /// Which DB service a seeded DDS or TaurusDB backup belongs to.
@@ -75,32 +75,6 @@ impl SimHandle {
         id
     }
 
-    /// A manual DDS or TaurusDB backup of `instance` started `ago` that takes `took`, with its
-    /// job; returns (backup id, job id).
-    pub fn seed_db_backup(
-        &self,
-        service: SeedService,
-        instance: &str,
-        name: &str,
-        ago: Duration,
-        took: Duration,
-    ) -> (String, String) {
-        let service = db_service(service);
-        let t = timeline(ago, took);
-        let job = Job {
-            service,
-            id: uuid::Uuid::new_v4().to_string(),
-            kind: JobKind::CreateBackup,
-            instance_id: instance.into(),
-            timeline: t,
-            fails: false,
-        };
-        let job_id = job.id.clone();
-        let id = self.push_db(service, instance, name, t, job_id.clone(), false);
-        self.shared.lock().jobs.push(job);
-        (id, job_id)
-    }
-
     /// The automatic DDS or TaurusDB backups of the last `days` days, one a day, each taking
     /// `took`, finished (the cloud runs them without a job the user could query).
     pub fn seed_db_history(
@@ -112,34 +86,23 @@ impl SimHandle {
     ) -> Vec<String> {
         let service = db_service(service);
         (1..=days)
-            .map(|d| {
-                let t = timeline(DAY * d, took);
-                let name = format!("{instance}-auto-{}", t.started_at.as_second());
-                self.push_db(service, instance, &name, t, String::new(), true)
-            })
+            .map(|d| self.push_db_auto(service, instance, timeline(DAY * d, took)))
             .collect()
     }
 
-    fn push_db(
-        &self,
-        service: DbService,
-        instance: &str,
-        name: &str,
-        t: Timeline,
-        job_id: String,
-        auto: bool,
-    ) -> String {
+    fn push_db_auto(&self, service: DbService, instance: &str, t: Timeline) -> String {
+        let name = format!("{instance}-auto-{}", t.started_at.as_second());
         let backup = DbBackup {
             service,
             id: backup_id(service),
             instance_id: instance.into(),
-            name: name.into(),
+            name,
             description: String::new(),
-            job_id,
+            job_id: String::new(),
             timeline: t,
             fails: false,
             deletion: None,
-            auto,
+            auto: true,
         };
         let id = backup.id.clone();
         self.shared.lock().db_backups.push(backup);

@@ -273,7 +273,8 @@ impl Store {
                 service: b.service.as_str(),
                 instance_id: b.instance_id.clone(),
                 backup_id: b.id.clone(),
-                job_id: Some(b.job_id.clone()),
+                // The daily automatic backups run without a job.
+                job_id: (!b.job_id.is_empty()).then(|| b.job_id.clone()),
                 name: b.name.clone(),
                 description_or_remark: b.description.clone(),
                 status: b.status(now).into(),
