@@ -89,7 +89,7 @@ fn row(w: &Wave, kind: &str, kw: &KindWave, iam: usize, reads: Option<u64>) -> V
 
 /// Scenario 1, first backups: cloud calls per backup for the first backup of each instance, with
 /// and without the cloud's history of it, beside a fixed poller and a learned schedule (the
-/// History and Fixed cases and the fresh case of the same size and timing).
+/// History, Fixed and Fresh cases of one size and timing).
 pub fn print_first(waves: &[Wave]) {
     let Some(history) = waves.iter().find(|w| w.case.start == Start::History) else {
         return;
