@@ -68,7 +68,7 @@ pub fn estimate<'a>(past: impl IntoIterator<Item = Past<'a>>, bound: Duration) -
             (!took.is_zero() && took <= bound).then_some((ended, took))
         })
         .collect();
-    usable.sort_by(|a, b| b.0.cmp(&a.0));
+    usable.sort_by_key(|(ended, _)| std::cmp::Reverse(*ended));
     usable.truncate(RECENT);
     let mut recent: Vec<Duration> = usable.into_iter().map(|(_, took)| took).collect();
     recent.sort();
