@@ -3,6 +3,7 @@ pub mod account;
 pub mod allow;
 mod auth;
 pub mod breaker;
+mod classify;
 pub mod client;
 pub mod client_cache;
 mod db_api;
@@ -12,6 +13,7 @@ pub(crate) mod dcs_records;
 pub mod dds;
 pub mod endpoints;
 pub mod error;
+mod error_body;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod job;
