@@ -114,8 +114,10 @@ pub fn print_first(waves: &[Wave]) {
             )
         })
     };
+    // The fixed poller's second wave: its first also made the one read of history the operator
+    // makes on a new DDS instance, which a fixed poller would not.
     let columns = [
-        like(Start::Fixed, 1),
+        like(Start::Fixed, 2),
         like(Start::Fresh, 1),
         like(Start::History, 1),
         like(Start::Fresh, 2),

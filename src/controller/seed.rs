@@ -105,22 +105,26 @@ where
 pub fn dcs_backups(records: &[DcsBackupRecord]) -> impl Iterator<Item = Past<'_>> {
     records
         .iter()
-        .filter(|r| dcs_state(&r.status) == OpState::Succeeded)
-        .map(|r| Past {
-            began: r.created_at.as_deref(),
-            ended: r.updated_at.as_deref(),
-        })
+        .filter_map(|r| dcs_finished(&r.status, &r.created_at, &r.updated_at))
 }
 
 /// Finished DCS restores: `succeed` records.
 pub fn dcs_restores(records: &[DcsRestoreRecord]) -> impl Iterator<Item = Past<'_>> {
     records
         .iter()
-        .filter(|r| dcs_state(&r.status) == OpState::Succeeded)
-        .map(|r| Past {
-            began: r.created_at.as_deref(),
-            ended: r.updated_at.as_deref(),
-        })
+        .filter_map(|r| dcs_finished(&r.status, &r.created_at, &r.updated_at))
+}
+
+/// A DCS record's span (`updated_at` is its completion) when it succeeded.
+fn dcs_finished<'a>(
+    status: &str,
+    created: &'a Option<String>,
+    updated: &'a Option<String>,
+) -> Option<Past<'a>> {
+    (dcs_state(status) == OpState::Succeeded).then(|| Past {
+        began: created.as_deref(),
+        ended: updated.as_deref(),
+    })
 }
 
 /// Finished full DDS/TaurusDB backups: `COMPLETED` or `AVAILABLE`, of type manual or automatic
