@@ -121,7 +121,7 @@ fn dcs_finished<'a>(
     created: &'a Option<String>,
     updated: &'a Option<String>,
 ) -> Option<Past<'a>> {
-    (dcs_state(status) == OpState::Succeeded).then(|| Past {
+    (dcs_state(status) == OpState::Succeeded).then_some(Past {
         began: created.as_deref(),
         ended: updated.as_deref(),
     })
