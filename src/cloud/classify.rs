@@ -146,13 +146,6 @@ pub fn classify(status: u16, code: &str) -> ErrorClass {
     }
 }
 
-/// `(error_code, error_msg)` from any documented error body shape; empty strings when absent.
-///
-/// Tries `error_code`/`error_msg`, `errorCode`/`errorMsg`, `code`/`message`, and recurses into a
-/// nested object (`{"error": {...}}`), as the Python SDK's exception handler does. Codes may be
-/// strings, numbers, or `{}` (a documented quirk), which counts as absent. A body that is not
-/// JSON (an HTML error page, a proxy's text) gives nothing: whatever answered, its text is never
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,6 +64,8 @@ pub(crate) struct DcsBackup {
     pub timeline: Timeline,
     pub fails: bool,
     pub deleted_at: Option<Timestamp>,
+    /// Made by the instance's automatic backup policy (`backup_type: auto`), not by a call.
+    pub auto: bool,
 }
 
 impl DcsBackup {
@@ -137,6 +139,8 @@ pub(crate) struct DbBackup {
     pub timeline: Timeline,
     pub fails: bool,
     pub deletion: Option<Timeline>,
+    /// Made by the instance's automatic backup policy (type `Auto` / `auto`), not by a call.
+    pub auto: bool,
 }
 
 impl DbBackup {
@@ -269,7 +273,8 @@ impl Store {
                 service: b.service.as_str(),
                 instance_id: b.instance_id.clone(),
                 backup_id: b.id.clone(),
-                job_id: Some(b.job_id.clone()),
+                // The daily automatic backups run without a job.
+                job_id: (!b.job_id.is_empty()).then(|| b.job_id.clone()),
                 name: b.name.clone(),
                 description_or_remark: b.description.clone(),
                 status: b.status(now).into(),
