@@ -143,6 +143,9 @@ impl std::fmt::Debug for SimConfig {
 pub struct Faults {
     /// Share of calls (0..=1) answered 429 `APIGW.0308` or 500 `SYS.0500`, half each.
     pub error_rate: f64,
+    /// The calls `error_rate` picks are answered in turn 429, 500 and 502 (a gateway's HTML error
+    /// page, no JSON), instead of 429 or 500 by a coin toss.
+    pub in_turn_with_bad_gateway: bool,
     /// Added before every answer (including dropped ones).
     pub latency: Duration,
     /// Share of calls (0..=1) whose connection is closed without any answer.

@@ -24,6 +24,7 @@ impl Shared {
     pub fn new(cfg: SimConfig) -> Self {
         let store = Store {
             faults: Faults::default(),
+            injected: 0,
             backup_duration: cfg.backup_duration,
             tokens: HashMap::new(),
             ak: AkGuard::default(),
@@ -212,6 +213,8 @@ pub(crate) enum Busy {
 
 pub(crate) struct Store {
     pub faults: Faults,
+    /// Errors injected so far (the turn of [`Faults::in_turn_with_bad_gateway`]).
+    pub injected: u64,
     pub backup_duration: Duration,
     pub tokens: HashMap<String, Token>,
     pub ak: AkGuard,
