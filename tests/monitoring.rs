@@ -2,7 +2,8 @@
 //! `files/alerts.yaml` (the one source of the alert rules: the README shows it verbatim, see tests/readme.rs)
 //! and `files/dashboard.json` must parse, every PromQL expression in them must parse, and every series they
 //! query must be one that `/metrics` exposes, as the code's registry lists them (not a hand-kept list).
-//! How the chart renders both (and only when enabled) is checked by .ci/run with helm.
+//! How the chart renders both (and only when enabled) is checked by .ci/run with helm. The schedule
+//! alerts are also evaluated over the registry's own series (`monitoring/schedule_alerts.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,6 +14,11 @@ use promql_parser::{
 };
 use serde::Deserialize;
 use serde_json::Value;
+
+#[path = "monitoring/promql_eval.rs"]
+mod promql_eval;
+#[path = "monitoring/schedule_alerts.rs"]
+mod schedule_alerts;
 
 const CHART: &str = "deploy/helm/hwcloud-backup-operator";
 

@@ -248,6 +248,7 @@ fn paths_map_to_rbac_grants() {
         path: path.into(),
         body: Value::Null,
         at: std::time::Instant::now(),
+        query: None,
     };
     let cases = [
         (

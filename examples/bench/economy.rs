@@ -15,7 +15,30 @@ use hwcloud_backup_operator::sim::{SimBackup, SimCall};
 use crate::fake_api::Call;
 use crate::harness::Harness;
 use crate::runtime::{Driven, Mode, New, drive_all};
-use crate::world::{Kind, Timing, world};
+use crate::world::{Kind, Timing, seed_history, world};
+
+/// What the first wave of a case starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// Nothing learned, and the cloud lists no backups of the instances.
+    Fresh,
+    /// Nothing learned, but the cloud lists a week of daily backups of each instance (as long as
+    /// the ones the case makes).
+    History,
+    /// No history, and every poll one interval after the last: the fixed poller the schedule
+    /// replaces (the same operator with every wait clamped to the interval).
+    Fixed,
+}
+
+impl Start {
+    pub fn label(self) -> &'static str {
+        match self {
+            Start::Fresh => "",
+            Start::History => " +history",
+            Start::Fixed => " fixed poll",
+        }
+    }
+}
 
 /// One configuration of the matrix.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +53,7 @@ pub struct Case {
     pub waves: u8,
     /// Stop a wave after this long (queues too deep to drain within the run); unfinished ones are reported.
     pub window: Option<Duration>,
+    pub start: Start,
 }
 
 impl Case {
@@ -38,10 +62,11 @@ impl Case {
             .window
             .map_or(String::new(), |w| format!(" first {}s", w.as_secs()));
         format!(
-            "{}/{} D={}s{window}",
+            "{}/{} D={}s{window}{}",
             self.resources,
             self.instances,
-            self.timing.backup.as_secs_f64()
+            self.timing.backup.as_secs_f64(),
+            self.start.label()
         )
     }
 }
@@ -85,7 +110,17 @@ pub struct Wave {
 
 /// Runs both waves of `case`.
 pub async fn run_case(case: Case) -> Vec<Wave> {
-    let h = world(case.timing).await;
+    let h = world(case.timing, case.start == Start::Fixed).await;
+    if case.start == Start::History {
+        for i in 0..case.instances {
+            seed_history(
+                &h,
+                case.timing,
+                &Kind::Dcs.instance(i),
+                &Kind::Dds.instance(i),
+            );
+        }
+    }
     if matches!(case.mode, Mode::Watch(_)) {
         h.api.track_versions();
     }

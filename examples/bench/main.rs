@@ -33,9 +33,9 @@ mod world;
 
 use std::time::{Duration, Instant};
 
-use economy::{Case, run_case};
+use economy::{Case, Start, run_case};
 use runtime::Mode;
-use tables::{print_convergence, print_economy};
+use tables::{print_convergence, print_economy, print_first};
 use world::Timing;
 
 const SCENARIOS: [&str; 5] = [
@@ -124,6 +124,7 @@ async fn main() {
         );
         if wanted.contains(&"economy") {
             print_economy(&waves);
+            print_first(&waves);
         }
         if wanted.contains(&"convergence") {
             print_convergence(&mut waves);
@@ -169,6 +170,16 @@ fn matrix(quick: bool) -> Vec<Case> {
         mode,
         waves: 2,
         window: None,
+        start: Start::Fresh,
+    };
+    // First backups (`tables::print_first`): 20 instances without and with the cloud's history,
+    // and a fixed poller. Few enough that a fixed poller's calls fit in the account's share of
+    // reconciles (a slowed-down poller would look cheaper than it is).
+    let first = |d| {
+        [Start::Fresh, Start::History, Start::Fixed].map(|start| Case {
+            start,
+            ..case(20, 20, d, Mode::Requeue)
+        })
     };
     let r = Mode::Requeue;
     // A fresh store (events arrive before the reconcile that caused them ends), and one that
@@ -183,6 +194,7 @@ fn matrix(quick: bool) -> Vec<Case> {
         m.extend(watch.map(|w| case(20, 20, d, w)));
         m.push(case(50, 10, d, watch[0]));
         m.push(case(20, 20, t(12_000), r));
+        m.extend(first(d));
         return m;
     }
     let d = t(2_000);
@@ -201,5 +213,6 @@ fn matrix(quick: bool) -> Vec<Case> {
     ];
     m.extend(watch.map(|w| case(100, 100, d, w)));
     m.push(case(100, 100, t(24_000), r));
+    m.extend(first(d));
     m
 }

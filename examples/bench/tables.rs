@@ -1,7 +1,9 @@
 //! The tables of scenarios 1 and 2, from the waves `economy` ran.
 
-use crate::economy::{KindWave, Wave};
+use crate::economy::{KindWave, Start, Wave};
 use crate::report::{Table, ms, per, quantile};
+use crate::runtime::Mode;
+use crate::world::Kind;
 
 /// Scenario 1: cloud calls (and Kubernetes API work) per completed backup.
 pub fn print_economy(waves: &[Wave]) {
@@ -83,6 +85,71 @@ fn row(w: &Wave, kind: &str, kw: &KindWave, iam: usize, reads: Option<u64>) -> V
         reads.map_or(String::new(), |r| per(r as f64, done)),
         format!("{:.1}", w.makespan.as_secs_f64()),
     ]
+}
+
+/// Scenario 1, first backups: cloud calls per backup for the first backup of each instance, with
+/// and without the cloud's history of it, beside a fixed poller and a learned schedule (the
+/// History, Fixed and Fresh cases of one size and timing).
+pub fn print_first(waves: &[Wave]) {
+    let Some(history) = waves.iter().find(|w| w.case.start == Start::History) else {
+        return;
+    };
+    let like = |start: Start, wave: u8| {
+        waves.iter().find(|w| {
+            let c = &w.case;
+            (
+                c.start,
+                w.wave,
+                c.resources,
+                c.instances,
+                c.mode,
+                c.timing.backup,
+            ) == (
+                start,
+                wave,
+                history.case.resources,
+                history.case.instances,
+                Mode::Requeue,
+                history.case.timing.backup,
+            )
+        })
+    };
+    // The fixed poller's second wave: its first also made the one read of history the operator
+    // makes on a new DDS instance, which a fixed poller would not.
+    let columns = [
+        like(Start::Fixed, 2),
+        like(Start::Fresh, 1),
+        like(Start::History, 1),
+        like(Start::Fresh, 2),
+    ];
+    let mut t = Table::new(
+        &format!(
+            "First backups: cloud calls per backup, {} (one backup per instance and wave)",
+            history.case.label()
+        ),
+        &[
+            "kind",
+            "fixed poll every interval",
+            "first, no history",
+            "first, with history",
+            "learned (wave 2)",
+        ],
+    );
+    for kind in [Kind::Dcs, Kind::Dds] {
+        let mut cells = vec![kind.name().to_string()];
+        cells.extend(columns.iter().map(|w| calls_of(*w, kind)));
+        t.row(cells);
+    }
+    t.print();
+}
+
+/// Cloud calls per completed backup of `kind` in `wave` (IAM left out), or `-`.
+fn calls_of(wave: Option<&Wave>, kind: Kind) -> String {
+    let Some(kw) = wave.and_then(|w| w.kinds.iter().find(|(k, _)| *k == kind)) else {
+        return "-".into();
+    };
+    let kw = &kw.1;
+    per((kw.create + kw.list + kw.job) as f64, kw.done)
 }
 
 /// Scenario 2: from the cloud finishing a backup to `Succeeded` stored in the API server.

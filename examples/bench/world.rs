@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hwcloud_backup_operator::controller::context::Settings;
 use hwcloud_backup_operator::controller::schedule::PollPolicy;
-use hwcloud_backup_operator::sim::{Faults, SimConfig};
+use hwcloud_backup_operator::sim::{Faults, SeedService, SimConfig};
 use serde_json::{Value, json};
 
 use crate::harness::{Harness, SECRET};
@@ -111,9 +111,16 @@ impl Timing {
     }
 }
 
-/// A fresh world: simulator, API server (reads counted, not logged) and context, both Secrets stored.
-pub async fn world(t: Timing) -> Arc<Harness> {
-    let h = Harness::with(t.sim(), t.settings()).await;
+/// A fresh world: simulator, API server (reads counted, not logged) and context, both Secrets
+/// stored; `fixed`: a schedule that polls every interval, whatever it learned.
+pub async fn world(t: Timing, fixed: bool) -> Arc<Harness> {
+    let mut settings = t.settings();
+    if fixed {
+        let i = settings.poll.interval;
+        settings.poll.min_interval = i;
+        settings.poll.max_interval = i;
+    }
+    let h = Harness::with(t.sim(), settings).await;
     let mut password = h.secret_data();
     let cfg = h.sim.config().clone();
     if let Some(m) = password.as_object_mut() {
@@ -130,4 +137,11 @@ pub async fn world(t: Timing) -> Arc<Harness> {
     });
     h.api.log_reads(false);
     Arc::new(h)
+}
+
+/// The cloud's history of a DCS and a DDS instance: a week of daily automatic backups, each as
+/// long as the backups the benchmark makes.
+pub fn seed_history(h: &Harness, t: Timing, dcs: &str, dds: &str) {
+    h.sim.seed_dcs_history(dcs, 7, t.backup);
+    h.sim.seed_db_history(SeedService::Dds, dds, 7, t.backup);
 }

@@ -146,13 +146,6 @@ pub fn classify(status: u16, code: &str) -> ErrorClass {
     }
 }
 
-/// `(error_code, error_msg)` from any documented error body shape; empty strings when absent.
-///
-/// Tries `error_code`/`error_msg`, `errorCode`/`errorMsg`, `code`/`message`, and recurses into a
-/// nested object (`{"error": {...}}`), as the Python SDK's exception handler does. Codes may be
-/// strings, numbers, or `{}` (a documented quirk), which counts as absent. A body that is not
-/// JSON (an HTML error page, a proxy's text) gives nothing: whatever answered, its text is never
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +202,41 @@ mod tests {
                 "{svc} {op}"
             );
         }
+    }
+
+    #[test]
+    fn dds_and_taurusdb_backup_does_not_exist_codes_are_gone_on_cleanup() {
+        use crate::cloud::error::Error;
+        use crate::cloud::error_body::parse_error_body;
+        // The answers to the cleanup's DELETE of a backup the cloud no longer has (cloud-apis.md,
+        // TaurusDB error codes; the DDS API shares the DBS codes): each is "already gone", which
+        // releases the finalizer, never a failure that keeps the resource Terminating.
+        for service in ["dds", "taurus"] {
+            for (status, code) in [
+                (400, "DBS.201203"),
+                (400, "DBS.280214"),
+                (404, "DBS.201010"),
+            ] {
+                let body = format!(
+                    r#"{{"error_code":"{code}","error_msg":"The backup does not exist."}}"#
+                );
+                let (parsed, message) = parse_error_body(body.as_bytes());
+                let err = Error::Api {
+                    service,
+                    operation: "delete_backup",
+                    status,
+                    code: parsed,
+                    message,
+                    request_id: None,
+                };
+                assert!(err.is_not_found(), "{service} {status} {code}: {err}");
+            }
+        }
+        // The status alone does not make a 400 gone: it is the code.
+        assert_eq!(
+            classify_call("taurus", "delete_backup", 400, "DBS.280000"),
+            ErrorClass::Terminal
+        );
     }
 
     #[test]

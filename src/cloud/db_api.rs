@@ -105,6 +105,18 @@ impl DbApi<'_> {
         Ok(all)
     }
 
+    /// The instance's backups on the first list page (up to 100), in one call: enough history for
+    /// an estimate of how long its backups take. The documents do not say in which order the
+    /// cloud lists them; an instance with more than 100 may show older ones, which still tell
+    /// how long its backups take.
+    pub(crate) async fn recent_backups(&self, instance_id: &str) -> Result<Vec<DbBackup>, Error> {
+        let mut page = self
+            .list("list_backups", ("instance_id", instance_id), |_| true)
+            .await?;
+        page.retain(|b| b.instance_id.as_deref().is_none_or(|i| i == instance_id));
+        Ok(page)
+    }
+
     /// The backup with this id, or `None` when the list does not have it.
     pub(crate) async fn get_backup(&self, backup_id: &str) -> Result<Option<DbBackup>, Error> {
         let all = self

@@ -1,6 +1,13 @@
 //! The `(error_code, error_msg)` of every documented error body shape, and the bound on any cloud
 //! text that reaches logs, status and events.
 
+/// `(error_code, error_msg)` from any documented error body shape; empty strings when absent.
+///
+/// Tries `error_code`/`error_msg`, `errorCode`/`errorMsg`, `code`/`message`, and recurses into a
+/// nested object (`{"error": {...}}`), as the Python SDK's exception handler does. Codes may be
+/// strings, numbers, or `{}` (a documented quirk), which counts as absent. A body that is not
+/// JSON (an HTML error page, a proxy's text) gives nothing: whatever answered, its text is never
+/// quoted (the caller describes it with `wire::describe_body`).
 pub fn parse_error_body(body: &[u8]) -> (String, String) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return (String::new(), String::new());

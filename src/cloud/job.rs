@@ -43,6 +43,9 @@ pub struct DbBackup {
     pub instance_id: Option<String>,
     /// `BUILDING`, `COMPLETED`, `AVAILABLE`, `FAILED`, `DISABLED`.
     pub status: String,
+    /// The list's `type`: `manual` / `auto` (full backups; DDS spells them `Manual` / `Auto`) or
+    /// DDS `Incremental`.
+    pub backup_type: Option<String>,
     pub size_bytes: Option<i64>,
     pub begin_time: Option<String>,
     pub end_time: Option<String>,
@@ -160,6 +163,8 @@ struct WireBackup {
     instance_id: Loose,
     #[serde(default)]
     status: Loose,
+    #[serde(default, rename = "type")]
+    backup_type: Loose,
     #[serde(default)]
     size: Loose,
     #[serde(default)]
@@ -187,6 +192,7 @@ pub(crate) fn parse_backup_list(
                 description: b.description.text(),
                 instance_id: b.instance_id.text(),
                 status: b.status.text().unwrap_or_default(),
+                backup_type: b.backup_type.text(),
                 size_bytes: b.size.size_bytes(unit_bytes),
                 begin_time: b.begin_time.text(),
                 end_time: b.end_time.text(),
@@ -291,6 +297,9 @@ mod tests {
         let b = &page.records[0];
         assert_eq!(b.size_bytes, Some(2 * 1024 * 1024));
         assert_eq!(b.description.as_deref(), Some("d"));
+        assert_eq!(b.backup_type.as_deref(), Some("Manual"));
+        assert_eq!(b.begin_time.as_deref(), Some("2026-01-01 00:00:00"));
+        assert_eq!(b.end_time.as_deref(), Some("2026-01-01 00:10:00"));
         assert_eq!(b.view().state, OpState::Succeeded);
         assert_eq!(b.view().size_bytes, Some(2_097_152));
         assert!(!b.is_gone());

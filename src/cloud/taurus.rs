@@ -57,6 +57,11 @@ impl<'a> Taurus<'a> {
         self.api.list_backups(instance_id).await
     }
 
+    /// The instance's most recent backups, one list page (for how long its backups take).
+    pub async fn recent_backups(&self, instance_id: &str) -> Result<Vec<DbBackup>, Error> {
+        self.api.recent_backups(instance_id).await
+    }
+
     pub async fn get_backup(&self, backup_id: &str) -> Result<Option<DbBackup>, Error> {
         self.api.get_backup(backup_id).await
     }

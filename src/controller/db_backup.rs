@@ -8,6 +8,7 @@ use crate::controller::context::Context;
 use crate::controller::decide::OpIds;
 use crate::controller::error::Result;
 use crate::controller::operation::{Created, Found, MARKER_PREFIX, Operation, Prepared};
+use crate::controller::seed;
 use crate::crd::{BackupResource, DdsBackup, OperationStatus, TaurusDbBackup};
 
 /// Which of the two services.
@@ -95,32 +96,25 @@ pub async fn create(
     })
 }
 
-/// Backups of `instance` whose description carries `marker`, oldest first.
-pub async fn find(
-    svc: DbService,
-    cloud: &CloudClient,
-    instance: &str,
-    marker: &str,
-) -> Result<Vec<Found>, CloudError> {
-    let mut found: Vec<DbBackup> = svc
-        .list(cloud, instance)
-        .await?
-        .into_iter()
+/// The listed backups whose description carries `marker`, oldest first.
+fn marked(listed: &[DbBackup], marker: &str) -> Vec<Found> {
+    let mut found: Vec<&DbBackup> = listed
+        .iter()
         .filter(|b| b.description.as_deref().is_some_and(|d| d.contains(marker)))
         .collect();
     found.sort_by(|a, b| a.begin_time.cmp(&b.begin_time));
-    Ok(found
+    found
         .into_iter()
         .map(|b| Found {
             view: Some(b.view()),
             gone: b.is_gone(),
             ids: OpIds {
-                backup_id: Some(b.id),
+                backup_id: Some(b.id.clone()),
                 job_id: None,
                 restore_id: None,
             },
         })
-        .collect())
+        .collect()
 }
 
 /// Polls the job while it runs (it carries progress), and reads the backup record once the job is
@@ -215,7 +209,7 @@ impl<K: DbKind> Operation for K {
 
     async fn create(
         &self,
-        _: &Context,
+        ctx: &Context,
         cloud: &CloudClient,
         marker: &str,
         _: &Prepared,
@@ -226,7 +220,11 @@ impl<K: DbKind> Operation for K {
         let description = description_with_marker(self.description(), marker);
         let instance = self.instance_id();
         let refused = match create(K::SERVICE, cloud, instance, &name, &description).await {
-            Ok(ids) => return Ok(Ok(Created::New(ids))),
+            Ok(ids) => {
+                // Jobs carry no history: one list of the instance's backups seeds the first poll.
+                seed::after_db_create::<K>(ctx, cloud, instance).await;
+                return Ok(Ok(Created::New(ids)));
+            }
             Err(e) if e.code().is_some_and(|c| c.eq_ignore_ascii_case(NAME_TAKEN)) => e,
             Err(e) => return Ok(Err(e)),
         };
@@ -247,11 +245,16 @@ impl<K: DbKind> Operation for K {
 
     async fn find(
         &self,
-        _: &Context,
+        ctx: &Context,
         cloud: &CloudClient,
         marker: &str,
     ) -> Result<Vec<Found>, CloudError> {
-        find(K::SERVICE, cloud, self.instance_id(), marker).await
+        let listed = K::SERVICE.list(cloud, self.instance_id()).await?;
+        // The adoption lookup lists the instance's history anyway.
+        seed::offer::<K, _>(&ctx.scheduler, self.instance_id(), || {
+            seed::db_backups(&listed)
+        });
+        Ok(marked(&listed, marker))
     }
 
     async fn poll(
@@ -328,59 +331,5 @@ async fn find_own_by_name(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn listed(name: &str, description: Option<&str>) -> DbBackup {
-        DbBackup {
-            id: "b1".into(),
-            name: name.into(),
-            description: description.map(str::to_string),
-            instance_id: Some("i".into()),
-            status: "BUILDING".into(),
-            size_bytes: None,
-            begin_time: None,
-            end_time: None,
-        }
-    }
-
-    #[test]
-    fn a_taken_name_is_the_resources_own_only_by_its_marker_or_its_derivation() {
-        let claim = |derived| NameClaim {
-            name: "k8s-ns-n-0f9e8d7c",
-            marker: "k8s:0f9e",
-            derived,
-        };
-        for derived in [true, false] {
-            let c = claim(derived);
-            assert!(
-                c.is_own(&listed(c.name, Some("weekly k8s:0f9e"))),
-                "our marker"
-            );
-            assert!(
-                !c.is_own(&listed(c.name, Some("k8s:aaaa"))),
-                "another's marker"
-            );
-            assert!(
-                !c.is_own(&listed("other-name", Some("k8s:0f9e"))),
-                "another name"
-            );
-        }
-        assert!(claim(true).is_own(&listed("k8s-ns-n-0f9e8d7c", None)));
-        assert!(claim(true).is_own(&listed("k8s-ns-n-0f9e8d7c", Some("no marker"))));
-        assert!(
-            !claim(false).is_own(&listed("k8s-ns-n-0f9e8d7c", None)),
-            "a chosen name"
-        );
-    }
-
-    #[test]
-    fn descriptions_carry_the_marker() {
-        assert_eq!(
-            description_with_marker(Some("weekly"), "k8s:1"),
-            "weekly k8s:1"
-        );
-        assert_eq!(description_with_marker(None, "k8s:1"), "k8s:1");
-        assert_eq!(description_with_marker(Some(" "), "k8s:1"), "k8s:1");
-    }
-}
+#[path = "db_backup_tests.rs"]
+mod tests;

@@ -9,7 +9,8 @@ use crate::cloud::client::CloudClient;
 use crate::cloud::dcs::{DcsBackupRecord, DcsRestoreRecord};
 use crate::cloud::error::Error as CloudError;
 use crate::controller::context::{Context, ListKey};
-use crate::crd::OperationStatus;
+use crate::controller::seed;
+use crate::crd::{DcsBackup, DcsRestore, OperationStatus};
 
 /// Key of an instance's coalesced list: the account (hashed, never stored) and the instance id.
 pub fn list_key(cloud: &CloudClient, instance_id: &str) -> ListKey {
@@ -21,6 +22,9 @@ pub fn list_key(cloud: &CloudClient, instance_id: &str) -> ListKey {
 
 /// The instance's backup records, shared with every other poll of the same instance this tick;
 /// `not_before` rejects a shared list fetched before that moment.
+///
+/// The list holds the instance's history too: the first one this process reads seeds the
+/// schedule of its backups, at no extra call (`controller::seed`).
 pub async fn backups(
     ctx: &Context,
     cloud: &CloudClient,
@@ -28,14 +32,17 @@ pub async fn backups(
     not_before: Option<Instant>,
 ) -> Result<Arc<Vec<DcsBackupRecord>>, CloudError> {
     let key = list_key(cloud, instance_id);
-    ctx.dcs_backups
+    let records = ctx
+        .dcs_backups
         .get_or_fetch(&key, not_before, || async move {
             cloud.dcs().list_backups(instance_id).await
         })
-        .await
+        .await?;
+    seed::offer::<DcsBackup, _>(&ctx.scheduler, instance_id, || seed::dcs_backups(&records));
+    Ok(records)
 }
 
-/// The instance's restore records, coalesced like [`backups`].
+/// The instance's restore records, coalesced like [`backups`], and seeding restores like it.
 pub async fn restores(
     ctx: &Context,
     cloud: &CloudClient,
@@ -43,11 +50,14 @@ pub async fn restores(
     not_before: Option<Instant>,
 ) -> Result<Arc<Vec<DcsRestoreRecord>>, CloudError> {
     let key = list_key(cloud, instance_id);
-    ctx.dcs_restores
+    let records = ctx
+        .dcs_restores
         .get_or_fetch(&key, not_before, || async move {
             cloud.dcs().list_restores(instance_id).await
         })
-        .await
+        .await?;
+    seed::offer::<DcsRestore, _>(&ctx.scheduler, instance_id, || seed::dcs_restores(&records));
+    Ok(records)
 }
 
 /// How new a list must be to answer a poll of an operation started per `status` with `timeout`.

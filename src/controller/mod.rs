@@ -35,5 +35,6 @@ mod running;
 #[cfg(test)]
 mod running_tests;
 pub mod schedule;
+pub mod seed;
 pub mod state;
 pub mod strip;

@@ -4,6 +4,10 @@
 //! operation is placed just after its expected finish (from that history, or from the cloud's progress
 //! figure), and once an operation is overdue it is polled at the short interval so that completion
 //! shows up in status within about one interval.
+//!
+//! An instance this process has not seen finish anything yet can be seeded once from the durations
+//! of the finished operations the cloud lists for it ([`Scheduler::seed`], `controller::seed`), so
+//! that its first backup is placed like a later one.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -55,7 +59,9 @@ const PROBE_SHORTER: f64 = 0.99;
 #[derive(Debug, Default)]
 pub struct Scheduler {
     policy: PollPolicy,
-    history: Mutex<HashMap<(&'static str, String), f64>>,
+    /// Per (kind, instance): the expected duration in seconds, or `None` once seeding was tried
+    /// and found nothing usable (it is tried once per process).
+    history: Mutex<HashMap<(&'static str, String), Option<f64>>>,
 }
 
 impl Scheduler {
@@ -77,23 +83,45 @@ impl Scheduler {
     /// lateness every time and the estimate would creep later with every backup. Then the estimate
     /// is nudged slightly shorter instead, so it settles just around the real duration.
     pub fn record(&self, kind: &'static str, instance: &str, took: Duration) {
-        let mut h = self.history.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (kind, instance.to_string());
+        let mut h = self.lock();
         let tolerance = (self.policy.margin * 2 + Duration::from_secs(1)).as_secs_f64();
-        let sample = match h.get(&key) {
-            Some(avg) if took.as_secs_f64() <= avg + tolerance => avg * PROBE_SHORTER,
-            _ => took.as_secs_f64(),
-        };
-        h.entry(key)
-            .and_modify(|avg| *avg = EWMA_WEIGHT * sample + (1.0 - EWMA_WEIGHT) * *avg)
-            .or_insert(sample);
+        let slot = h.entry((kind, instance.to_string())).or_insert(None);
+        let took = took.as_secs_f64();
+        *slot = Some(match *slot {
+            Some(avg) if took <= avg + tolerance => {
+                EWMA_WEIGHT * avg * PROBE_SHORTER + (1.0 - EWMA_WEIGHT) * avg
+            }
+            Some(avg) => EWMA_WEIGHT * took + (1.0 - EWMA_WEIGHT) * avg,
+            None => took,
+        });
     }
 
-    /// The learned duration of operations of `kind` on `instance`, if any finished before.
+    /// The learned (or seeded) duration of operations of `kind` on `instance`, if any.
     pub fn expected(&self, kind: &'static str, instance: &str) -> Option<Duration> {
-        let h = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let h = self.lock();
         h.get(&(kind, instance.to_string()))
-            .map(|s| Duration::from_secs_f64(*s))
+            .copied()
+            .flatten()
+            .map(Duration::from_secs_f64)
+    }
+
+    /// Whether seeding (kind, instance) from the cloud's history is still to be tried: nothing was
+    /// learned for it and no seeding was tried before, in this process.
+    pub fn needs_seed(&self, kind: &'static str, instance: &str) -> bool {
+        !self.lock().contains_key(&(kind, instance.to_string()))
+    }
+
+    /// Seeds (kind, instance) with `estimate`, the duration its finished operations took as the
+    /// cloud lists them; `None` records that seeding was tried and found nothing. Never overrides
+    /// what was learned or seeded before, so an instance is seeded at most once per process.
+    pub fn seed(&self, kind: &'static str, instance: &str, estimate: Option<Duration>) {
+        self.lock()
+            .entry((kind, instance.to_string()))
+            .or_insert(estimate.map(|e| e.as_secs_f64()));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(&'static str, String), Option<f64>>> {
+        self.history.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Wait before the next poll of an operation running for `elapsed`, before jitter.
@@ -120,15 +148,24 @@ pub fn next_delay(
     elapsed: Duration,
     progress: Option<f64>,
 ) -> Duration {
-    // The cloud's own figure is the best estimate of what remains, when it has made some progress.
-    let from_progress = progress
-        .filter(|pct| *pct > 1.0 && *pct < 100.0)
-        .map(|pct| elapsed.mul_f64((100.0 - pct) / pct));
-    let from_history = expected.map(|e| e.saturating_sub(elapsed));
-    let remaining = match (from_progress, from_history) {
-        (Some(a), _) => Some(a),
-        (None, Some(h)) if !h.is_zero() => Some(h),
-        _ => None,
+    // The cloud's own figure tells what remains once it has made some progress; history tells
+    // what remains until the expected finish, while that is still ahead.
+    let pct = progress.filter(|pct| *pct > 1.0 && *pct < 100.0);
+    let from_progress = pct.map(|pct| elapsed.mul_f64((100.0 - pct) / pct));
+    let from_history = expected
+        .map(|e| e.saturating_sub(elapsed))
+        .filter(|h| !h.is_zero());
+    let remaining = match (from_progress, from_history, pct) {
+        // Both: the figure is trusted in proportion to how far the operation is. An early figure
+        // multiplies every error of the elapsed time (16% seen half a second late is 2.5 s off
+        // the finish); the instance's history does not, and a late figure knows this run best.
+        (Some(p), Some(h), Some(pct)) => {
+            let w = pct / 100.0;
+            Some(p.mul_f64(w) + h.mul_f64(1.0 - w))
+        }
+        (Some(p), _, _) => Some(p),
+        (None, Some(h), _) => Some(h),
+        (None, None, _) => None,
     };
     let wait = match remaining {
         Some(r) => r + p.margin,
@@ -178,13 +215,26 @@ mod tests {
     }
 
     #[test]
-    fn progress_figure_beats_history() {
+    fn progress_figure_beats_overdue_history() {
         let p = PollPolicy::default();
         // 25% after 60 s: about 180 s remain.
         assert_eq!(next_delay(&p, Some(S(30)), S(60), Some(25.0)), S(181));
         // 0% or 100% tell nothing about the rate.
         assert_eq!(next_delay(&p, None, S(60), Some(0.0)), S(10));
         assert_eq!(next_delay(&p, None, S(60), Some(100.0)), S(10));
+    }
+
+    #[test]
+    fn an_early_progress_figure_counts_little_against_history() {
+        let p = PollPolicy::default();
+        // 60 s expected, 10 s in: history says 50 s remain. A figure of 20% says 40 s: it is
+        // weighted by how far the operation is (20%), history by the rest.
+        assert_eq!(next_delay(&p, Some(S(60)), S(10), Some(20.0)), S(49));
+        // Late in the run the figure decides: 90% after 54 s says 6 s; history says 6 s too here.
+        assert_eq!(next_delay(&p, Some(S(60)), S(54), Some(90.0)), S(7));
+        // 90% after 90 s says 10 s remain; history (expected 100 s) also 10 s; a bigger run than
+        // usual: 50% after 60 s says 60 s, history 40 s: 50 s in between.
+        assert_eq!(next_delay(&p, Some(S(100)), S(60), Some(50.0)), S(51));
     }
 
     #[test]
@@ -207,6 +257,36 @@ mod tests {
         assert_eq!(s.expected("dcsbackup", "i2"), None);
         assert_eq!(s.expected("ddsbackup", "i1"), None);
         assert_eq!(s.next_poll("dcsbackup", "i1", S(0), None), S(131));
+    }
+
+    #[test]
+    fn seeding_happens_once_and_never_overrides_what_was_learned() {
+        let s = Scheduler::new(PollPolicy::default());
+        assert!(s.needs_seed("dcsbackup", "i1"));
+        s.seed("dcsbackup", "i1", Some(S(60)));
+        assert_eq!(s.expected("dcsbackup", "i1"), Some(S(60)));
+        assert!(!s.needs_seed("dcsbackup", "i1"), "once per process");
+        s.seed("dcsbackup", "i1", Some(S(500)));
+        assert_eq!(
+            s.expected("dcsbackup", "i1"),
+            Some(S(60)),
+            "first seed stays"
+        );
+        assert_eq!(s.next_poll("dcsbackup", "i1", S(0), None), S(61));
+
+        // Tried, nothing usable: not tried again, and nothing is expected until a backup finishes.
+        s.seed("dcsbackup", "i2", None);
+        assert!(!s.needs_seed("dcsbackup", "i2"));
+        assert_eq!(s.expected("dcsbackup", "i2"), None);
+        s.record("dcsbackup", "i2", S(40));
+        assert_eq!(s.expected("dcsbackup", "i2"), Some(S(40)));
+
+        // Learned before any seeding: no seeding wanted, and a late seed changes nothing.
+        s.record("ddsbackup", "i3", S(90));
+        assert!(!s.needs_seed("ddsbackup", "i3"));
+        s.seed("ddsbackup", "i3", Some(S(10)));
+        assert_eq!(s.expected("ddsbackup", "i3"), Some(S(90)));
+        assert!(s.needs_seed("taurusdbbackup", "i3"), "per kind");
     }
 
     #[test]

@@ -145,6 +145,7 @@ pub(crate) fn create(
         timeline,
         fails,
         deletion: None,
+        auto: false,
     };
     store.jobs.push(job);
     store.db_backups.push(backup.clone());
@@ -152,7 +153,7 @@ pub(crate) fn create(
 }
 
 /// Backup ids carry the service's suffix, as real ones do (`...br02`, `...br07`).
-fn backup_id(service: DbService) -> String {
+pub(crate) fn backup_id(service: DbService) -> String {
     let suffix = match service {
         DbService::Dds => "br02",
         DbService::Taurus => "br07",

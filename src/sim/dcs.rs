@@ -187,6 +187,7 @@ async fn create_backup(
         timeline,
         fails,
         deleted_at: None,
+        auto: false,
     });
     Ok(json_response(StatusCode::OK, json!({ "backup_id": id })))
 }

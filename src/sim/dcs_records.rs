@@ -41,7 +41,7 @@ pub(crate) fn backup_json(b: &DcsBackup, now: Instant) -> Value {
         "backup_name": b.name,
         "instance_id": b.instance_id,
         "size": if finished_ok { BACKUP_SIZE_BYTES } else { 0 },
-        "backup_type": "manual",
+        "backup_type": if b.auto { "auto" } else { "manual" },
         "created_at": created,
         "updated_at": updated,
         "progress": progress(phase),

@@ -79,7 +79,7 @@ fn backup_json(b: &DbBackup, now: Instant) -> Value {
         "instance_id": b.instance_id,
         "instance_name": dbs::instance_name(SVC, &b.instance_id),
         "datastore": { "type": "DDS-Community", "version": "4.0" },
-        "type": "Manual",
+        "type": if b.auto { "Auto" } else { "Manual" },
         "begin_time": fmt_time(b.timeline.started_at, DDS_TIME),
         "end_time": if done { json!(fmt_time(b.timeline.ended_at(), DDS_TIME)) } else { Value::Null },
         "status": status,

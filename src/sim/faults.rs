@@ -1,6 +1,7 @@
 //! Fault injection and call naming: what the front door does before any service sees a request.
 
-use axum::http::{Method, StatusCode};
+use axum::body::Body;
+use axum::http::{Method, StatusCode, header};
 use axum::response::Response;
 use rand::Rng;
 
@@ -18,15 +19,19 @@ pub(crate) enum Injected {
     Throttle,
     /// 500 `SYS.0500`.
     Internal,
+    /// 502 with a gateway's HTML page.
+    BadGateway,
 }
 
-/// Rolls the dice for one request.
-pub(crate) fn decide(f: &Faults) -> Injected {
+/// Rolls the dice for one request; `injected` counts the errors injected before it (the turn).
+pub(crate) fn decide(f: &Faults, injected: u64) -> Injected {
     let mut rng = rand::rng();
     if f.drop_rate > 0.0 && rng.random::<f64>() < f.drop_rate {
         Injected::Drop
     } else if f.error_rate > 0.0 && rng.random::<f64>() < f.error_rate {
-        if rng.random_bool(0.5) {
+        if f.in_turn_with_bad_gateway {
+            [Injected::Throttle, Injected::Internal, Injected::BadGateway][(injected % 3) as usize]
+        } else if rng.random_bool(0.5) {
             Injected::Throttle
         } else {
             Injected::Internal
@@ -35,6 +40,10 @@ pub(crate) fn decide(f: &Faults) -> Injected {
         Injected::None
     }
 }
+
+/// What a load balancer in front of an API answers when the backend fails: HTML, not JSON.
+const BAD_GATEWAY_PAGE: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
+    <center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
 /// The answer for an injected error (`None` for `Injected::None` and `Injected::Drop`).
 pub(crate) fn error_response(i: Injected) -> Option<Response> {
@@ -49,6 +58,11 @@ pub(crate) fn error_response(i: Injected) -> Option<Response> {
             "SYS.0500",
             "internal error",
         )),
+        Injected::BadGateway => Response::builder()
+            .status(StatusCode::BAD_GATEWAY)
+            .header(header::CONTENT_TYPE, "text/html")
+            .body(Body::from(BAD_GATEWAY_PAGE))
+            .ok(),
         Injected::None | Injected::Drop => None,
     }
 }
@@ -168,13 +182,30 @@ mod tests {
             drop_rate: 1.0,
             ..Faults::default()
         };
-        for _ in 0..200 {
-            assert_eq!(decide(&none), Injected::None);
+        for turn in 0..200 {
+            assert_eq!(decide(&none, turn), Injected::None);
             assert!(matches!(
-                decide(&all_errors),
+                decide(&all_errors, turn),
                 Injected::Throttle | Injected::Internal
             ));
-            assert_eq!(decide(&all_drops), Injected::Drop);
+            assert_eq!(decide(&all_drops, turn), Injected::Drop);
         }
+        let in_turn = Faults {
+            in_turn_with_bad_gateway: true,
+            ..all_errors
+        };
+        let turns: Vec<Injected> = (0..4).map(|t| decide(&in_turn, t)).collect();
+        assert_eq!(
+            turns,
+            [
+                Injected::Throttle,
+                Injected::Internal,
+                Injected::BadGateway,
+                Injected::Throttle
+            ]
+        );
+        let page = error_response(Injected::BadGateway).expect("an answer");
+        assert_eq!(page.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(page.headers()[header::CONTENT_TYPE], "text/html");
     }
 }

@@ -30,6 +30,10 @@
 //! - DDS and TaurusDB restores: see [`restore`] and [`job_list`]. A restore keeps its instance busy
 //!   like a backup: a backup or a restore started meanwhile gets the busy code (DDS 403
 //!   `DBS.200019`; TaurusDB 409 `DBS.201205` behind a backup, 409 `DBS.200019` behind a restore).
+//! - History a test or benchmark puts in (`SimHandle::seed_dcs_history`, `seed_db_history`): the
+//!   daily automatic backups of past days, listed like any other backup with `backup_type`/`type`
+//!   `auto` (DDS `Auto`), finished, with the wall-clock times they ran at; DDS and TaurusDB ones
+//!   have no job.
 
 mod auth;
 mod dbs;
@@ -43,6 +47,7 @@ mod jobs;
 mod reply;
 mod restore;
 mod seed;
+pub use seed::SeedService;
 mod server;
 mod state;
 mod taurus;
@@ -138,6 +143,9 @@ impl std::fmt::Debug for SimConfig {
 pub struct Faults {
     /// Share of calls (0..=1) answered 429 `APIGW.0308` or 500 `SYS.0500`, half each.
     pub error_rate: f64,
+    /// The calls `error_rate` picks are answered in turn 429, 500 and 502 (a gateway's HTML error
+    /// page, no JSON), instead of 429 or 500 by a coin toss.
+    pub in_turn_with_bad_gateway: bool,
     /// Added before every answer (including dropped ones).
     pub latency: Duration,
     /// Share of calls (0..=1) whose connection is closed without any answer.

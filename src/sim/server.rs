@@ -78,11 +78,18 @@ async fn front_door(
             status,
         });
     };
-    let fault_cfg = shared.lock().faults.clone();
-    if !fault_cfg.latency.is_zero() {
-        tokio::time::sleep(fault_cfg.latency).await;
+    let latency = shared.lock().faults.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
-    let injected = faults::decide(&fault_cfg);
+    let injected = {
+        let mut s = shared.lock();
+        let injected = faults::decide(&s.faults, s.injected);
+        if !matches!(injected, Injected::None | Injected::Drop) {
+            s.injected += 1;
+        }
+        injected
+    };
     if injected == Injected::Drop {
         record(0);
         return Err(Dropped);

@@ -24,6 +24,7 @@ impl Shared {
     pub fn new(cfg: SimConfig) -> Self {
         let store = Store {
             faults: Faults::default(),
+            injected: 0,
             backup_duration: cfg.backup_duration,
             tokens: HashMap::new(),
             ak: AkGuard::default(),
@@ -64,6 +65,8 @@ pub(crate) struct DcsBackup {
     pub timeline: Timeline,
     pub fails: bool,
     pub deleted_at: Option<Timestamp>,
+    /// Made by the instance's automatic backup policy (`backup_type: auto`), not by a call.
+    pub auto: bool,
 }
 
 impl DcsBackup {
@@ -137,6 +140,8 @@ pub(crate) struct DbBackup {
     pub timeline: Timeline,
     pub fails: bool,
     pub deletion: Option<Timeline>,
+    /// Made by the instance's automatic backup policy (type `Auto` / `auto`), not by a call.
+    pub auto: bool,
 }
 
 impl DbBackup {
@@ -208,6 +213,8 @@ pub(crate) enum Busy {
 
 pub(crate) struct Store {
     pub faults: Faults,
+    /// Errors injected so far (the turn of [`Faults::in_turn_with_bad_gateway`]).
+    pub injected: u64,
     pub backup_duration: Duration,
     pub tokens: HashMap<String, Token>,
     pub ak: AkGuard,
@@ -269,7 +276,8 @@ impl Store {
                 service: b.service.as_str(),
                 instance_id: b.instance_id.clone(),
                 backup_id: b.id.clone(),
-                job_id: Some(b.job_id.clone()),
+                // The daily automatic backups run without a job.
+                job_id: (!b.job_id.is_empty()).then(|| b.job_id.clone()),
                 name: b.name.clone(),
                 description_or_remark: b.description.clone(),
                 status: b.status(now).into(),

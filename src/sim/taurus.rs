@@ -89,7 +89,7 @@ fn backup_json(b: &DbBackup, now: Instant) -> Value {
         "end_time": if done { json!(fmt_time(b.timeline.ended_at(), OFFSET_TIME)) } else { Value::Null },
         "status": b.status(now),
         "take_up_time": if done { minutes } else { 0 },
-        "type": "manual",
+        "type": if b.auto { "auto" } else { "manual" },
         "size": if done && !b.fails { BACKUP_SIZE_MB } else { 0.0 },
         "datastore": { "type": "gaussdb-mysql", "version": "8.0" },
         "instance_id": b.instance_id,

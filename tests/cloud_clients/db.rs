@@ -138,3 +138,45 @@ async fn new_jobs_are_not_found_until_visible_and_failures_carry_a_reason() {
         .unwrap();
     assert_eq!(backup.view().state, OpState::Failed);
 }
+
+/// The history read that seeds the schedule is one call, whatever the history's length: the
+/// first page only (100), where the full list pages through all of it.
+#[tokio::test]
+async fn recent_backups_is_one_page_in_one_call() {
+    use hwcloud_backup_operator::sim::SeedService;
+    let sim = sim().await;
+    let c = client(&sim.account());
+    sim.seed_db_history(SeedService::Dds, "mongo-old", 150, Duration::from_secs(90));
+    sim.seed_db_history(
+        SeedService::Taurus,
+        "taurus-old",
+        150,
+        Duration::from_secs(90),
+    );
+    c.project_id().await.unwrap();
+    let lists = |sim: &SimHandle| {
+        sim.calls()
+            .iter()
+            .filter(|c| c.operation == "list_backups")
+            .count()
+    };
+    sim.reset_calls();
+    assert_eq!(
+        c.dds().recent_backups("mongo-old").await.unwrap().len(),
+        100
+    );
+    assert_eq!(
+        c.taurus().recent_backups("taurus-old").await.unwrap().len(),
+        100
+    );
+    assert_eq!(lists(&sim), 2);
+    assert_eq!(c.dds().list_backups("mongo-old").await.unwrap().len(), 150);
+    assert_eq!(lists(&sim), 4);
+    assert!(
+        c.dds()
+            .recent_backups("mongo-new")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

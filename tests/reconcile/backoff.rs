@@ -2,7 +2,12 @@
 //! watch the fake API server, so every status write the operator makes comes back as a watch event
 //! and a reconcile. None of those may shorten a backoff.
 
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::Method;
 
 use hwcloud_backup_operator::cloud::transport::TransportConfig;
 use hwcloud_backup_operator::controller::context::Settings;
@@ -12,6 +17,7 @@ use serde_json::json;
 
 use crate::common::{breaker, harness_with};
 use crate::harness::{fast_settings, fast_transport};
+use crate::hook_proxy::{self, Hook};
 
 /// How many tries a schedule that waits `base`, doubling up to `cap`, makes within `window`
 /// (the first try at 0 included).
@@ -75,11 +81,12 @@ async fn ten_resources_sharing_a_bad_secret_refuse_one_signature_per_backoff_per
     running.stop().await;
 }
 
-/// One `DcsBackup` against a cloud that answers every call 429 or 500: each failure changes the
-/// status (Throttled or CloudError), and each status write comes back as a reconcile. The cloud
-/// must still see one call per try of the documented schedule: `retry_after`, doubling per failure
-/// in a row, capped at the poll cap. (One attempt per call, so calls count tries.) The request id of
-/// each failed call goes to events, never to status.
+/// One `DcsBackup` against a cloud that answers every call in turn 429, 500 and 502 (a gateway's
+/// HTML page): each failure changes the status (Throttled or CloudError), and each status write
+/// comes back as a reconcile. The cloud must still see one call per try of the documented schedule:
+/// `retry_after`, doubling per failure in a row, capped at the poll cap, each wait up to 10% later
+/// (jitter), never earlier. (One attempt per call, so calls count tries; a proxy in front of the
+/// simulator times them.) The request id of each failed call goes to events, never to status.
 #[tokio::test]
 async fn a_cloud_failing_every_call_is_retried_on_the_documented_backoff() {
     let settings = fast_settings();
@@ -88,11 +95,21 @@ async fn a_cloud_failing_every_call_is_retried_on_the_documented_backoff() {
         ..fast_transport()
     };
     let h = harness_with(settings.clone(), transport).await;
-    let mut data = h.secret_data();
+    let sent: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let hook: Arc<Hook> = {
+        let sent = sent.clone();
+        Arc::new(move |_: &Method, _: &str, _: &Bytes| {
+            sent.lock().unwrap().push(Instant::now());
+            Box::pin(async {})
+        })
+    };
+    let proxy = hook_proxy::start(h.sim.base_url(), hook).await;
+    let mut data = hook_proxy::secret_data(h.secret_data(), &proxy);
     data["projectId"] = json!(h.sim.config().project_id);
     h.put_secret("direct", data);
     h.sim.set_faults(Faults {
         error_rate: 1.0,
+        in_turn_with_bad_gateway: true,
         ..Faults::default()
     });
     let path = h.create(
@@ -105,14 +122,18 @@ async fn a_cloud_failing_every_call_is_retried_on_the_documented_backoff() {
     let window = Duration::from_secs(6);
     tokio::time::sleep(window).await;
     let calls = h.sim.calls();
+    let sent = sent.lock().unwrap().clone();
     let count = |op: &str| calls.iter().filter(|c| c.operation == op).count();
     let (creates, lists) = (count("create_backup"), count("list_backups"));
     let schedule = tries_within(settings.retry_after, settings.poll.max_interval, window);
+    let gaps: Vec<Duration> = sent.windows(2).map(|w| w[1] - w[0]).collect();
     eprintln!(
-        "calls in {window:?}: {} ({creates} creates, {lists} lists); schedule: {schedule}",
+        "calls in {window:?}: {} ({creates} creates, {lists} lists); schedule: {schedule}; gaps {gaps:?}",
         calls.len()
     );
     assert_eq!(calls.len(), creates + lists, "{calls:?}");
+    let statuses: BTreeSet<u16> = calls.iter().map(|c| c.status).collect();
+    assert_eq!(statuses, BTreeSet::from([429, 500, 502]), "{calls:?}");
     assert!(
         calls.len() <= schedule,
         "{} calls in {window:?}; the backoff allows {schedule}",
@@ -123,6 +144,22 @@ async fn a_cloud_failing_every_call_is_retried_on_the_documented_backoff() {
         "still retrying: {} calls, schedule {schedule}",
         calls.len()
     );
+    // Each wait is the documented one: never shorter (a status write or a watch event cut it),
+    // and not much longer (jitter adds at most 10%; a loaded machine a little more).
+    let mut wait = settings.retry_after;
+    for (i, gap) in gaps.iter().enumerate() {
+        assert!(
+            *gap + Duration::from_millis(5) >= wait,
+            "try {} came {gap:?} after the one before; the backoff is {wait:?}: {gaps:?}",
+            i + 2
+        );
+        assert!(
+            *gap <= wait + wait / 10 + Duration::from_millis(500),
+            "try {} came {gap:?} after the one before; the backoff is {wait:?}: {gaps:?}",
+            i + 2
+        );
+        wait = (wait * 2).min(settings.poll.max_interval);
+    }
     assert_ne!(h.status(&path).phase, Some(Phase::Failed));
     // The request id is new on every attempt: events may name it, status must not.
     let patches = h.status_patches(&path);
@@ -140,6 +177,12 @@ async fn a_cloud_failing_every_call_is_retried_on_the_documented_backoff() {
         .collect();
     assert!(
         notes.iter().any(|n| n.contains("(request id ")),
+        "{notes:#?}"
+    );
+    // The gateway's page is described, never copied.
+    assert!(
+        notes.iter().all(|n| !n.contains("<html"))
+            && patches.iter().all(|p| !p.to_string().contains("<html")),
         "{notes:#?}"
     );
 

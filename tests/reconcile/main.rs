@@ -77,5 +77,6 @@ mod not_listed;
 mod outcome;
 mod poll_failures;
 mod restore;
+mod seed;
 mod size;
 mod throttle;

@@ -10,6 +10,8 @@ mod harness;
 mod rig;
 
 mod catchup;
+mod compressed;
 mod controllers;
 mod retention;
 mod runs;
+mod status;

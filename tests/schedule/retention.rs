@@ -1,13 +1,13 @@
 //! Retention on the API server: exactly the right children go, never a running one, never the newest
 //! `Succeeded` one, failed ones counted apart; and a child whose cloud backup is already gone is
-//! deleted (by its own cleanup) without an error.
+//! deleted (by its own cleanup) without an error, for each backup kind.
 
 use std::sync::Arc;
 
 use hwcloud_backup_operator::cloud::client::{CloudClient, CloudClients};
 use hwcloud_backup_operator::controller::driver::reconcile_once;
 use hwcloud_backup_operator::controller::operation::Operation;
-use hwcloud_backup_operator::crd::{DcsBackup, DdsBackup, Phase};
+use hwcloud_backup_operator::crd::{DcsBackup, DdsBackup, Phase, TaurusDbBackup};
 use serde_json::{Value, json};
 
 use crate::harness::{Harness, fast_transport};
@@ -240,4 +240,58 @@ async fn a_dds_child_whose_cloud_backup_is_gone_is_deleted_without_error() {
     assert!(!events_for(&h, "docs-202611280100").contains(&"CleanupFailed".to_string()));
     let st = schedule_status(&h, &path);
     assert_eq!(st.kept_succeeded, Some(1));
+}
+
+#[tokio::test]
+async fn a_taurusdb_child_whose_cloud_backup_is_gone_is_deleted_without_error() {
+    let mut h = Harness::new().await;
+    let spec = json!({"schedule": "0 * * * *", "retention": {"keepLast": 1},
+        "template": {"taurusDbBackup": {"instanceId": "taurus-1", "backupName": "orders"}}});
+    let path = put_schedule(&h, "orders", "2026-11-28T00:30:00Z", spec, json!({}));
+    let first = run_to_success::<TaurusDbBackup>(
+        &mut h,
+        "orders",
+        "taurusdbbackups",
+        "2026-11-28T01:00:01Z",
+    )
+    .await;
+    let id = h.status(&first).backup_id.unwrap();
+    direct(&h).taurus().delete_backup(&id).await.unwrap();
+    let second = run_to_success::<TaurusDbBackup>(
+        &mut h,
+        "orders",
+        "taurusdbbackups",
+        "2026-11-28T02:00:01Z",
+    )
+    .await;
+    // The kept child's cloud backup goes too: it is retained (the newest Succeeded) without an error.
+    let kept_id = h.status(&second).backup_id.unwrap();
+    direct(&h).taurus().delete_backup(&kept_id).await.unwrap();
+    step(&h, &path).await;
+    assert!(
+        !h.api.get(&first).unwrap()["metadata"]["deletionTimestamp"].is_null(),
+        "retention deleted the older child; its finalizer holds it until the cleanup ran"
+    );
+    step(&h, &path).await;
+    finish_deletion::<TaurusDbBackup>(&h, &first).await;
+    assert_eq!(names(&h, "taurusdbbackups"), ["orders-202611280200"]);
+    assert_eq!(
+        events_for(&h, "orders-202611280100"),
+        ["BackupStarted", "BackupSucceeded", "CloudBackupGone"],
+        "no CleanupFailed: the cleanup took the gone backup as deleted"
+    );
+    assert_eq!(events_for(&h, "orders").last().unwrap(), "RetentionDeleted");
+    let st = schedule_status(&h, &path);
+    assert_eq!(st.kept_succeeded, Some(1));
+    assert_eq!(h.status(&second).phase, Some(Phase::Succeeded));
+    // The two deletes behind the operator's back, then the cleanup's, answered "does not exist"
+    // (404 DBS.201010) and taken as done.
+    let deletes: Vec<u16> = h
+        .sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "delete_backup")
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(deletes, [200, 200, 404]);
 }

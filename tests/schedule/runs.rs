@@ -324,3 +324,43 @@ async fn a_replica_that_lost_the_lease_creates_and_deletes_nothing() {
         ["hourly-202611280200", "hourly-202611280300"]
     );
 }
+
+#[tokio::test]
+async fn a_run_years_away_still_wakes_daily_and_a_daily_wake_changes_nothing() {
+    use hwcloud_backup_operator::controller::backup_schedule::reconcile::MAX_WAIT;
+    let mut h = Harness::new().await;
+    // Only on leap days: the next run is 2028-02-29, fifteen months away.
+    let path = put_schedule(
+        &h,
+        "leap",
+        "2026-11-27T12:00:00Z",
+        dcs_schedule("0 2 29 2 *", "redis-1"),
+        json!({}),
+    );
+    set_now(&mut h, "2026-11-28T02:00:00Z");
+    let requeue = step(&h, &path).await.expect("requeued");
+    assert_eq!(requeue, MAX_WAIT, "at most a day");
+    assert_eq!(MAX_WAIT, DAY);
+    let st = schedule_status(&h, &path);
+    assert_eq!(
+        st.next_schedule_time.clone().unwrap().0,
+        ts("2028-02-29T02:00:00Z")
+    );
+
+    // The daily wake-up: nothing runs, nothing is written or announced, and it waits again.
+    let (writes, events) = (h.status_patches(&path).len(), publications(&h));
+    set_now(&mut h, "2026-11-29T02:00:01Z");
+    assert_eq!(step(&h, &path).await, Some(MAX_WAIT));
+    assert!(dcs_children(&h).is_empty());
+    assert_eq!(h.status_patches(&path).len(), writes, "no rewrite");
+    assert_eq!(publications(&h), events, "no event");
+
+    // A day before the run the wait is what is left, not the cap.
+    set_now(&mut h, "2028-02-28T14:00:00Z");
+    let left = step(&h, &path).await.expect("requeued");
+    let expected = Duration::from_secs(12 * 3600);
+    assert!(
+        left <= expected && left > expected - Duration::from_secs(2),
+        "{left:?}"
+    );
+}

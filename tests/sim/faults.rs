@@ -48,6 +48,35 @@ async fn error_rate_one_gives_only_429_and_500_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn errors_in_turn_are_429_500_and_a_gateways_html_502() {
+    let (sim, c) = start(SimConfig::default()).await;
+    sim.set_faults(Faults {
+        error_rate: 1.0,
+        in_turn_with_bad_gateway: true,
+        ..Faults::default()
+    });
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let r = c
+            .call(Req::post(c.dcs("v2", "i", "backups"), json!({})))
+            .await;
+        if r.status == 502 {
+            let kind = r.headers.get("content-type").and_then(|v| v.to_str().ok());
+            assert_eq!(kind, Some("text/html"));
+            let page = String::from_utf8_lossy(&r.body);
+            assert!(page.contains("502 Bad Gateway"), "{page}");
+            assert!(
+                serde_json::from_slice::<serde_json::Value>(&r.body).is_err(),
+                "not JSON"
+            );
+        }
+        statuses.push(r.status);
+    }
+    assert_eq!(statuses, [429, 500, 502, 429, 500, 502]);
+    assert!(sim.backups().is_empty());
+}
+
+#[tokio::test]
 async fn drop_rate_one_closes_connections_and_the_server_survives() {
     let (sim, c) = start(SimConfig::default()).await;
     sim.set_faults(Faults {

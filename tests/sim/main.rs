@@ -5,5 +5,6 @@ mod dbs;
 mod dcs;
 mod faults;
 mod helper;
+mod history;
 mod iam;
 mod restore;

@@ -24,6 +24,9 @@ use handlers::{
 };
 use watch::{Collection, FakeBody, Hub, query_param};
 
+/// What [`FakeApi::client_with_hook`] calls with each request: method, path and JSON body.
+pub type RequestHook = dyn Fn(&Method, &str, &Value) + Send + Sync;
+
 /// One request the operator made.
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -32,6 +35,17 @@ pub struct Call {
     pub body: Value,
     /// When the fake handled it (benchmarks measure completion-to-status latency with it).
     pub at: Instant,
+    /// The query string (`watch=true&resourceVersion=...` for a watch).
+    pub query: Option<String>,
+}
+
+impl Call {
+    /// A watch request (kube's watcher reconnects every ~5 min of idle time, as against a real
+    /// API server): no list, no reconcile.
+    pub fn is_watch(&self) -> bool {
+        self.method == Method::GET
+            && query_param(self.query.as_deref(), "watch").as_deref() == Some("true")
+    }
 }
 
 #[derive(Default)]
@@ -141,6 +155,34 @@ impl FakeApi {
             let handled = tokio::spawn({
                 let me = me.clone();
                 async move { me.handle(req).await }
+            });
+            async move {
+                handled
+                    .await
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+            }
+        });
+        kube::Client::new(svc, "default")
+    }
+
+    /// [`FakeApi::client`] for one replica whose `hook` sees each of its requests (method, path,
+    /// JSON body) before the fake answers it: a test changes the world at an exact moment of that
+    /// replica's conversation (say, while its status write is in flight).
+    pub fn client_with_hook(&self, hook: Arc<RequestHook>) -> kube::Client {
+        let me = self.clone();
+        let svc = tower::service_fn(move |req: Request<Body>| {
+            let (me, hook) = (me.clone(), hook.clone());
+            let handled = tokio::spawn(async move {
+                let (parts, body) = req.into_parts();
+                let bytes = body
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                hook(&parts.method, parts.uri.path(), &json);
+                me.handle(Request::from_parts(parts, Body::from(bytes.to_vec())))
+                    .await
             });
             async move {
                 handled
@@ -276,6 +318,7 @@ impl FakeApi {
                 path: path.clone(),
                 body: body.clone(),
                 at: Instant::now(),
+                query: query.map(str::to_string),
             });
         }
         let collection = Collection::parse(&path, query);

@@ -1,7 +1,13 @@
 //! The clock schedules run on: the system clock, or (in tests) a clock that runs faster than real
 //! time, so that a day of every-minute runs passes in seconds through the real controllers.
+//!
+//! The scaled clock counts tokio's time, so a test that pauses tokio's clock moves schedule time
+//! with the timers of the controllers (a day of idle schedules passes in a moment, every timer
+//! firing on the way).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
 

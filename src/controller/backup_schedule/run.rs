@@ -18,6 +18,7 @@ use kube::{Resource, ResourceExt};
 use super::reconcile::{CONTROLLER, ScheduleContext, error_policy, reconcile};
 use crate::controller::context::Context;
 use crate::controller::error::Error;
+use crate::controller::housekeeping;
 use crate::controller::runner::{RunOptions, Shutdown};
 use crate::crd::backup_schedule::SCHEDULE_LABEL;
 use crate::crd::{BackupSchedule, DcsBackup, DdsBackup, TaurusDbBackup};
@@ -78,7 +79,7 @@ pub fn add(
                 .boxed(),
         );
     }
-    runs.push(housekeeping(schedule_stores, sctx, shutdown.clone()).boxed());
+    runs.push(forget_deleted(schedule_stores, sctx, shutdown.clone()).boxed());
 }
 
 fn api<K>(client: &kube::Client, scope: Option<&str>) -> Api<K>
@@ -98,9 +99,15 @@ fn parent<C: Resource>(child: PartialObjectMeta<C>) -> Option<ObjectRef<Guarded>
     Some(ObjectRef::new(name).within(&ns))
 }
 
-/// Forgets deleted schedules (from the caches: no API calls).
-async fn housekeeping(stores: Vec<Store<Guarded>>, sctx: Arc<ScheduleContext>, shutdown: Shutdown) {
-    let mut tick = tokio::time::interval(Duration::from_secs(15));
+/// Forgets deleted schedules (from the caches: no API calls). Every [`housekeeping::PERIOD`] of
+/// schedule time: real time in production; a compressed test sees a deleted schedule go as soon.
+async fn forget_deleted(
+    stores: Vec<Store<Guarded>>,
+    sctx: Arc<ScheduleContext>,
+    shutdown: Shutdown,
+) {
+    let period = sctx.ctx.schedule_clock.real(housekeeping::PERIOD);
+    let mut tick = tokio::time::interval(period.max(Duration::from_millis(10)));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {

@@ -77,7 +77,7 @@ spec:
             - --sim-backup-seconds={{ .Values.simulate.backupSeconds }}
             - --cloud-request-timeout={{ .Values.cloud.requestTimeout }}
             - --cloud-rate-per-second={{ .Values.cloud.ratePerSecond }}
-            - --allowed-endpoint-hosts={{ join "," .Values.cloud.allowedEndpointHosts }}
+            - {{ printf "--allowed-endpoint-hosts=%s" (join "," .Values.cloud.allowedEndpointHosts) | quote }}
             {{- range .Values.extraArgs }}
             - {{ . | quote }}
             {{- end }}
