@@ -20,17 +20,17 @@
 //! feature that needs one from the cache keeps that key here, and says so in the tests.
 //!
 //! A final status (`Succeeded`, `Failed`) is cached without what only people read: `message`,
-//! `conditions`, `cloudStatus` and `size` (about 450 bytes per resource, 4 MiB per 10,000). A
-//! final phase never changes again, so a reconcile of a final resource writes no status: it plans
-//! nothing ([`decide::plan`](super::decide::plan)), or cleans up on deletion from the ids and the
-//! create marker, which stay. Housekeeping reads the phase and `completedAt`; a restore reads
+//! `conditions`, `cloudStatus` and `size` (3 MiB less RSS at 10,000 resources). A final phase
+//! never changes again, so a reconcile of a final resource writes no status: it plans nothing
+//! ([`decide::plan`](super::decide::plan)), or cleans up on deletion from the ids and the create
+//! marker, which stay. Housekeeping reads the phase and `completedAt`; a restore reads
 //! the backup it names from the API server, schedules read their children there too. Statuses
 //! still in progress are cached whole: the reconcile builds the next status from them.
 //!
 //! Status writes are server-side applies of the status alone, and the finalizer patch names only
-//! finalizers, so nothing dropped here is ever written back. `tests/scale/strip.rs` runs the
-//! real controllers over final resources in every state a reconcile treats differently, cached
-//! trimmed and cached whole, and finds the same API writes and cloud calls.
+//! finalizers, so nothing dropped here is ever written back. `tests/scale/trimmed_finals.rs` runs
+//! the real controllers over final resources in every state a reconcile treats differently,
+//! cached trimmed and cached whole, and finds the same API writes, events and cloud calls.
 
 use kube::Resource;
 use kube::api::Api;
