@@ -13,18 +13,7 @@ fn dcs_children(h: &Harness) -> Vec<String> {
 #[tokio::test]
 async fn after_days_down_one_catch_up_run_named_after_the_latest_time() {
     let mut h = Harness::new().await;
-    let path = put_schedule(
-        &h,
-        "nightly",
-        "2026-11-01T12:00:00Z",
-        dcs_schedule("0 2 * * *", "redis-1"),
-        json!({}),
-    );
-    put_status(
-        &h,
-        &path,
-        json!({"lastScheduleTime": "2026-11-24T02:00:00Z"}),
-    );
+    let path = nightly_last_run(&h, "2026-11-24T02:00:00Z");
     set_now(&mut h, "2026-11-28T02:20:00Z");
     step(&h, &path).await;
     assert_eq!(dcs_children(&h), ["nightly-202611280200"]);
@@ -42,18 +31,7 @@ async fn after_days_down_one_catch_up_run_named_after_the_latest_time() {
 #[tokio::test]
 async fn past_the_deadline_nothing_runs_and_the_skip_is_recorded() {
     let mut h = Harness::new().await;
-    let path = put_schedule(
-        &h,
-        "nightly",
-        "2026-11-01T12:00:00Z",
-        dcs_schedule("0 2 * * *", "redis-1"),
-        json!({}),
-    );
-    put_status(
-        &h,
-        &path,
-        json!({"lastScheduleTime": "2026-11-27T02:00:00Z"}),
-    );
+    let path = nightly_last_run(&h, "2026-11-27T02:00:00Z");
     set_now(&mut h, "2026-11-28T05:00:00Z");
     step(&h, &path).await;
     assert!(dcs_children(&h).is_empty());

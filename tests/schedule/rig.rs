@@ -176,6 +176,15 @@ pub fn dcs_schedule(schedule: &str, instance: &str) -> Value {
     json!({"schedule": schedule, "template": {"dcsBackup": {"instanceId": instance}}})
 }
 
+/// The DCS schedule `nightly` (02:00 UTC on `redis-1`, created on 1 November) whose last run was
+/// at `last`, as a previous operator left it; returns its path.
+pub fn nightly_last_run(h: &Harness, last: &str) -> String {
+    let spec = dcs_schedule("0 2 * * *", "redis-1");
+    let path = put_schedule(h, "nightly", "2026-11-01T12:00:00Z", spec, json!({}));
+    put_status(h, &path, json!({"lastScheduleTime": last}));
+    path
+}
+
 /// Names in `status.active`.
 pub fn active(st: &BackupScheduleStatus) -> Vec<String> {
     st.active.iter().map(|r| r.name.clone()).collect()

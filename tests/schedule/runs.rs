@@ -241,18 +241,7 @@ async fn a_run_is_skipped_while_the_previous_backup_is_not_final() {
 async fn a_lagging_cache_does_not_settle_a_run_twice_nor_repeat_its_events() {
     use hwcloud_backup_operator::controller::backup_schedule::reconcile::ScheduleContext;
     let mut h = Harness::new().await;
-    let path = put_schedule(
-        &h,
-        "nightly",
-        "2026-11-01T12:00:00Z",
-        dcs_schedule("0 2 * * *", "redis-1"),
-        json!({}),
-    );
-    put_status(
-        &h,
-        &path,
-        json!({"lastScheduleTime": "2026-11-24T02:00:00Z"}),
-    );
+    let path = nightly_last_run(&h, "2026-11-24T02:00:00Z");
     set_now(&mut h, "2026-11-28T02:20:00Z");
     let sctx = ScheduleContext::new(h.ctx.clone());
     let stale = h.api.get(&path).unwrap();
