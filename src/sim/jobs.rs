@@ -5,8 +5,6 @@ use std::time::Instant;
 
 use super::state::{Busy, DbService};
 use super::timeline::Phase;
-#[cfg(test)]
-use super::timeline::Timeline;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum JobKind {
@@ -81,18 +79,8 @@ pub(crate) struct DbRestore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jiff::Timestamp;
+    use crate::sim::timeline::timeline;
     use std::time::Duration;
-
-    fn timeline(ago: Duration, duration: Duration) -> (Timeline, Instant) {
-        let now = Instant::now();
-        let t = Timeline {
-            started: now - ago,
-            started_at: Timestamp::now(),
-            duration,
-        };
-        (t, now)
-    }
 
     #[test]
     fn job_status_differs_per_service_only_while_queued() {

@@ -64,19 +64,22 @@ impl Timeline {
     }
 }
 
+/// A timeline that started `ago` before the `Instant` returned with it (for tests of what the
+/// simulator reports at a given point of an operation).
+#[cfg(test)]
+pub(crate) fn timeline(ago: Duration, duration: Duration) -> (Timeline, Instant) {
+    let now = Instant::now();
+    let t = Timeline {
+        started: now - ago,
+        started_at: Timestamp::now(),
+        duration,
+    };
+    (t, now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn timeline(ago: Duration, duration: Duration) -> (Timeline, Instant) {
-        let now = Instant::now();
-        let t = Timeline {
-            started: now - ago,
-            started_at: Timestamp::now(),
-            duration,
-        };
-        (t, now)
-    }
 
     #[test]
     fn phases_follow_the_clock() {
