@@ -19,11 +19,12 @@ async fn a_child_reaching_a_final_phase_wakes_its_schedule_for_retention() {
     Arc::get_mut(&mut h.ctx).unwrap().schedule_clock = Clock::scaled(ts("2026-11-28T01:59:59Z"), 1);
     let mut spec = dcs_schedule("0 2 * * *", "redis-1");
     spec["retention"] = json!({"keepLast": 1});
-    let path = put_schedule(&h, "nightly", "2026-11-20T00:00:00Z", spec, json!({}));
-    put_status(
+    let path = schedule_last_run(
         &h,
-        &path,
-        json!({"lastScheduleTime": "2026-11-27T02:00:00Z"}),
+        "nightly",
+        "2026-11-20T00:00:00Z",
+        spec,
+        "2026-11-27T02:00:00Z",
     );
     let old = put_child(
         &h,

@@ -30,17 +30,12 @@ fn children(h: &Harness, schedule: &str, phases: &[Option<&str>]) {
 #[tokio::test]
 async fn retention_deletes_exactly_the_right_children_never_a_running_one() {
     let mut h = Harness::new().await;
-    let path = put_schedule(
+    let path = schedule_last_run(
         &h,
         "hourly",
         "2026-11-28T00:30:00Z",
         hourly_with(json!({"keepLast": 2, "keepFailed": 1})),
-        json!({}),
-    );
-    put_status(
-        &h,
-        &path,
-        json!({"lastScheduleTime": "2026-11-28T08:00:00Z"}),
+        "2026-11-28T08:00:00Z",
     );
     let (s, f) = (Some("Succeeded"), Some("Failed"));
     children(&h, "hourly", &[s, f, s, f, s, f, s, Some("Running")]);
@@ -75,17 +70,12 @@ async fn retention_deletes_exactly_the_right_children_never_a_running_one() {
 #[tokio::test]
 async fn failures_never_push_good_backups_out() {
     let mut h = Harness::new().await;
-    let path = put_schedule(
+    let path = schedule_last_run(
         &h,
         "hourly",
         "2026-11-28T00:30:00Z",
         hourly_with(json!({"keepLast": 2})),
-        json!({}),
-    );
-    put_status(
-        &h,
-        &path,
-        json!({"lastScheduleTime": "2026-11-28T06:00:00Z"}),
+        "2026-11-28T06:00:00Z",
     );
     let (s, f) = (Some("Succeeded"), Some("Failed"));
     // Two good backups, then four failures in a row: both good ones stay; the default keepFailed is 3.
@@ -107,17 +97,12 @@ async fn failures_never_push_good_backups_out() {
 #[tokio::test]
 async fn the_newest_succeeded_child_stays_even_when_everything_is_past_max_age() {
     let mut h = Harness::new().await;
-    let path = put_schedule(
+    let path = schedule_last_run(
         &h,
         "hourly",
         "2026-11-28T00:30:00Z",
         hourly_with(json!({"maxAge": "1h"})),
-        json!({}),
-    );
-    put_status(
-        &h,
-        &path,
-        json!({"lastScheduleTime": "2026-11-28T03:00:00Z"}),
+        "2026-11-28T03:00:00Z",
     );
     let (s, f) = (Some("Succeeded"), Some("Failed"));
     children(&h, "hourly", &[s, s, f]);
@@ -133,17 +118,12 @@ async fn the_newest_succeeded_child_stays_even_when_everything_is_past_max_age()
 #[tokio::test]
 async fn without_retention_nothing_is_deleted() {
     let mut h = Harness::new().await;
-    let path = put_schedule(
+    let path = schedule_last_run(
         &h,
         "hourly",
         "2026-11-28T00:30:00Z",
         dcs_schedule("0 * * * *", "redis-1"),
-        json!({}),
-    );
-    put_status(
-        &h,
-        &path,
-        json!({"lastScheduleTime": "2026-11-28T05:00:00Z"}),
+        "2026-11-28T05:00:00Z",
     );
     let (s, f) = (Some("Succeeded"), Some("Failed"));
     children(&h, "hourly", &[s, f, s, f, s]);

@@ -176,13 +176,25 @@ pub fn dcs_schedule(schedule: &str, instance: &str) -> Value {
     json!({"schedule": schedule, "template": {"dcsBackup": {"instanceId": instance}}})
 }
 
-/// The DCS schedule `nightly` (02:00 UTC on `redis-1`, created on 1 November) whose last run was
-/// at `last`, as a previous operator left it; returns its path.
-pub fn nightly_last_run(h: &Harness, last: &str) -> String {
-    let spec = dcs_schedule("0 2 * * *", "redis-1");
-    let path = put_schedule(h, "nightly", "2026-11-01T12:00:00Z", spec, json!({}));
+/// A schedule (no labels) whose last run was at `last`, as a previous operator left it; returns
+/// its path.
+pub fn schedule_last_run(
+    h: &Harness,
+    name: &str,
+    created: &str,
+    spec: Value,
+    last: &str,
+) -> String {
+    let path = put_schedule(h, name, created, spec, json!({}));
     put_status(h, &path, json!({"lastScheduleTime": last}));
     path
+}
+
+/// The DCS schedule `nightly` (02:00 UTC on `redis-1`, created on 1 November) whose last run was
+/// at `last`; returns its path.
+pub fn nightly_last_run(h: &Harness, last: &str) -> String {
+    let spec = dcs_schedule("0 2 * * *", "redis-1");
+    schedule_last_run(h, "nightly", "2026-11-01T12:00:00Z", spec, last)
 }
 
 /// Names in `status.active`.

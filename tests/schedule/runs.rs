@@ -199,17 +199,12 @@ async fn a_name_taken_by_another_object_is_skipped_never_adopted() {
 #[tokio::test]
 async fn a_run_is_skipped_while_the_previous_backup_is_not_final() {
     let mut h = Harness::new().await;
-    let path = put_schedule(
+    let path = schedule_last_run(
         &h,
         "hourly",
         "2026-11-28T00:30:00Z",
         dcs_schedule("0 * * * *", "redis-1"),
-        json!({}),
-    );
-    put_status(
-        &h,
-        &path,
-        json!({"lastScheduleTime": "2026-11-28T01:00:00Z"}),
+        "2026-11-28T01:00:00Z",
     );
     put_child(
         &h,
@@ -266,11 +261,12 @@ async fn a_replica_that_lost_the_lease_creates_and_deletes_nothing() {
     let mut h = Harness::new().await;
     let mut spec = dcs_schedule("0 * * * *", "redis-1");
     spec["retention"] = json!({"keepLast": 1});
-    let path = put_schedule(&h, "hourly", "2026-11-28T00:30:00Z", spec, json!({}));
-    put_status(
+    let path = schedule_last_run(
         &h,
-        &path,
-        json!({"lastScheduleTime": "2026-11-28T02:00:00Z"}),
+        "hourly",
+        "2026-11-28T00:30:00Z",
+        spec,
+        "2026-11-28T02:00:00Z",
     );
     put_child(
         &h,

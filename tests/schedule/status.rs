@@ -29,17 +29,12 @@ fn hourly(retention: Value) -> Value {
 async fn last_successful_time_is_the_completion_of_the_newest_succeeded_child_and_only_moves_forward()
  {
     let mut h = Harness::new().await;
-    let path = put_schedule(
+    let path = schedule_last_run(
         &h,
         "hourly",
         "2026-11-28T00:30:00Z",
         hourly(Value::Null),
-        json!({}),
-    );
-    put_status(
-        &h,
-        &path,
-        json!({"lastScheduleTime": "2026-11-28T03:00:00Z"}),
+        "2026-11-28T03:00:00Z",
     );
     finished_child(
         &h,
@@ -97,17 +92,12 @@ async fn last_successful_time_is_the_completion_of_the_newest_succeeded_child_an
 #[tokio::test]
 async fn a_schedule_without_a_succeeded_child_has_no_last_successful_time() {
     let mut h = Harness::new().await;
-    let path = put_schedule(
+    let path = schedule_last_run(
         &h,
         "hourly",
         "2026-11-28T00:30:00Z",
         hourly(Value::Null),
-        json!({}),
-    );
-    put_status(
-        &h,
-        &path,
-        json!({"lastScheduleTime": "2026-11-28T01:00:00Z"}),
+        "2026-11-28T01:00:00Z",
     );
     finished_child(
         &h,
@@ -146,17 +136,12 @@ fn unix(s: &str) -> f64 {
 #[tokio::test]
 async fn a_schedule_reconcile_publishes_its_next_run_last_success_and_kept_backups() {
     let mut h = Harness::new().await;
-    let path = put_schedule(
+    let path = schedule_last_run(
         &h,
         "hourly",
         "2026-11-28T00:30:00Z",
         hourly(json!({"keepLast": 1, "keepFailed": 2})),
-        json!({}),
-    );
-    put_status(
-        &h,
-        &path,
-        json!({"lastScheduleTime": "2026-11-28T03:00:00Z"}),
+        "2026-11-28T03:00:00Z",
     );
     for (at, phase, done) in [
         ("01:00", "Succeeded", "01:06:00"),
